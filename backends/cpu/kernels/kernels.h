@@ -1,0 +1,72 @@
+// CPU kernels that XNNPACK does not provide. Each kernel has a portable C++
+// reference form (the `_ref` suffix, in <name>_ref.cpp) and, where it pays, a
+// SIMD form with its ISA in the file name (<name>_avx2.cpp, <name>_neon.cpp).
+// The plain name dispatches at run time to the best form the CPU supports.
+// Tests hold every SIMD form against the reference.
+//
+// Conventions: row-major, activations are [n_tokens, width] with an explicit
+// row stride (in floats) so that a kernel can read a column slice of a wider
+// projection output without a copy. All buffers are f32.
+#pragma once
+
+#include <cstddef>
+
+namespace eidetic::cpu {
+
+// y[t] = x[t] / sqrt(mean(x[t]^2) + eps) * w   (w may be null: no weight)
+void rms_norm(const float* x, size_t x_stride, const float* w, float eps, size_t n_tokens,
+              size_t dim, float* y, size_t y_stride);
+
+// Mamba-2 gated RMSNorm: g = x * silu(z), then RMSNorm over each group of
+// `group_size` consecutive channels, times w.
+void gated_rms_norm(const float* x, size_t x_stride, const float* z, size_t z_stride,
+                    const float* w, float eps, size_t n_tokens, size_t dim, size_t group_size,
+                    float* y, size_t y_stride);
+
+// Causal depthwise conv1d with kernel width k over n_tokens, then SiLU.
+// w: [channels, k] (PyTorch's [channels, 1, k] squeezed); bias: [channels] or null.
+// tail: the previous k-1 inputs, [k-1, channels], oldest first; read and updated,
+// so a prompt and token-by-token decode share one state.
+// y[t, c] = silu(bias[c] + sum_j w[c, j] * in[t - (k-1) + j, c])
+void causal_conv1d_silu(const float* x, size_t x_stride, size_t n_tokens, size_t channels,
+                        size_t k, const float* w, const float* bias, float* tail, float* y,
+                        size_t y_stride);
+
+// Mamba-1 selective scan over n_tokens, channel by channel.
+// x, dt, z: [n_tokens, d_inner] (dt after softplus); b, c: [n_tokens, d_state];
+// a: [d_inner, d_state] (= -exp(A_log)); d: [d_inner];
+// state: [d_inner, d_state], read and updated.
+//   s = exp(dt*a) * s + dt * b * x;  y = (sum_n s*c + d*x) * silu(z)
+struct SelectiveScanArgs {
+  size_t n_tokens, d_inner, d_state;
+  const float* x; size_t x_stride;
+  const float* dt; size_t dt_stride;
+  const float* b; size_t b_stride;
+  const float* c; size_t c_stride;
+  const float* z; size_t z_stride;
+  const float* a;
+  const float* d;
+  float* state;
+  float* y; size_t y_stride;
+};
+void selective_scan(const SelectiveScanArgs& args);
+
+// Mamba-2 (SSD) recurrence over n_tokens, head by head.
+// x: [n_tokens, n_heads*head_dim]; dt: [n_tokens, n_heads] (after softplus and
+// clamp); b, c: [n_tokens, n_groups*d_state]; head h uses group h / (n_heads/n_groups).
+// a: [n_heads] (= -exp(A_log)); d: [n_heads]; state: [n_heads, head_dim, d_state].
+//   S = exp(dt*a) * S + dt * x ⊗ b;  y = S c + d * x    (no gate: gated_rms_norm follows)
+struct SsdScanArgs {
+  size_t n_tokens, n_heads, head_dim, n_groups, d_state;
+  const float* x; size_t x_stride;
+  const float* dt; size_t dt_stride;
+  const float* b; size_t b_stride;
+  const float* c; size_t c_stride;
+  const float* a;
+  const float* d;
+  float* state;
+  float* y; size_t y_stride;
+};
+void ssd_scan(const SsdScanArgs& args);
+
+}  // namespace eidetic::cpu
