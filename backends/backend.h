@@ -1,0 +1,54 @@
+// The one interface between the runtime core and a compute backend (CPU,
+// Vulkan). The core hands a verified model file to a backend, which prepares
+// everything that lives as long as the model (packed weights, pipelines) in an
+// Executor. Each session then gets a BackendSession from it: the recurrent
+// state plus the scratch memory of one forward pass, both sized and allocated
+// once, so decoding never allocates.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "runtime/src/core/status.h"
+#include "runtime/src/model/model_file.h"
+
+namespace eidetic {
+
+struct BackendOptions {
+  int n_threads = 1;
+  int device = 0;              // GPU index for GPU backends
+  size_t max_batch_tokens = 64; // prompt tokens per forward chunk (bounds scratch memory)
+};
+
+class BackendSession {
+ public:
+  virtual ~BackendSession() = default;
+  virtual void reset() = 0;  // state back to zeros, as before the first token
+  // Copy the recurrent state of another session of the same executor.
+  virtual Status copy_state_from(const BackendSession& other) = 0;
+  // The recurrent state as bytes (for saving) and back.
+  virtual size_t state_bytes() const = 0;
+  virtual Status read_state(void* dst, size_t bytes) const = 0;
+  virtual Status write_state(const void* src, size_t bytes) = 0;
+};
+
+class Executor {
+ public:
+  virtual ~Executor() = default;
+  virtual const char* backend_name() const = 0;
+  virtual Result<std::unique_ptr<BackendSession>> create_session() = 0;
+  // Run tokens[0, n) through the block stack, continuing from the session's
+  // state. With all_logits, writes logits of every token ([n, vocab]);
+  // otherwise only those of the last token ([vocab]). Token ids must be valid
+  // (the caller checks them against the vocabulary).
+  virtual Status forward(BackendSession& session, const int32_t* tokens, size_t n, float* logits,
+                         bool all_logits) = 0;
+};
+
+// "cpu" (always available) or "vulkan" (when built with it and a device exists).
+Result<std::unique_ptr<Executor>> create_executor(const std::string& backend, const ModelFile& model,
+                                                  const BackendOptions& options);
+
+}  // namespace eidetic
