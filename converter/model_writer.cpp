@@ -13,16 +13,6 @@
 namespace eidetic::convert {
 namespace {
 
-constexpr uint64_t kFingerprintSeed = 0xcbf29ce484222325ull;
-
-// A simple 64-bit multiplicative hash: cheap enough to run over every weight.
-uint64_t hash_bytes(uint64_t h, const uint8_t* p, size_t n) {
-  for (size_t i = 0; i < n; ++i) {
-    h = (h ^ p[i]) * 0x100000001b3ull;
-  }
-  return h;
-}
-
 uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
 
 Status write_all(int fd, const void* p, size_t n, const std::string& path) {
@@ -42,7 +32,7 @@ Status write_all(int fd, const void* p, size_t n, const std::string& path) {
 }  // namespace
 
 ModelWriter::ModelWriter(std::string out_path)
-    : out_path_(std::move(out_path)), data_path_(out_path_ + ".partial"), fingerprint_(kFingerprintSeed) {}
+    : out_path_(std::move(out_path)), data_path_(out_path_ + ".partial"), fingerprint_(kHashSeed) {}
 
 ModelWriter::~ModelWriter() {
   if (data_) {
@@ -59,7 +49,7 @@ Status ModelWriter::open() {
 
 Status ModelWriter::append(const void* bytes, size_t n) {
   if (std::fwrite(bytes, 1, n, data_) != n) return io_error(data_path_ + ": write failed (disk full?)");
-  fingerprint_ = hash_bytes(fingerprint_, static_cast<const uint8_t*>(bytes), n);
+  fingerprint_ = hash_bytes(fingerprint_, bytes, n);
   data_size_ += n;
   return Status::ok();
 }
@@ -98,7 +88,8 @@ void ModelWriter::set_tokenizer(const TokenizerData& t) {
                                                a.normalized, a.single_word));
   tokenizer_ = fb::CreateTokenizerDirect(fbb_, fb::TokenizerKind(t.kind), fb::SplitPattern(t.split),
                                          t.add_prefix_space, t.metaspace_prepend, t.byte_fallback, t.fuse_unk,
-                                         t.unk_id, t.bos_id, t.eos_id, &vocab, &left, &right, &added);
+                                         t.unk_id, t.bos_id, t.eos_id, &vocab, &left, &right, &added, t.ignore_merges,
+                                         t.nfc, fb::MetaspaceMode(t.metaspace_mode));
 }
 
 Status ModelWriter::finish(const ModelInfo& info) {
@@ -116,6 +107,7 @@ Status ModelWriter::finish(const ModelInfo& info) {
   h.flatbuffer_size = fbb_.GetSize();
   h.data_offset = align_up(h.flatbuffer_offset + h.flatbuffer_size, kDataAlignment);
   h.data_size = data_size_;
+  seal_header(&h, fbb_.GetBufferPointer());
 
   const std::string tmp = out_path_ + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

@@ -149,8 +149,9 @@ Status check_tokenizer(const fb::Model& model) {
   if (!t) return Status::ok();
   const int64_t n = t->vocab()->size();
   if (n == 0 || n > int64_t(model.vocab_size())) return invalid_model("tokenizer vocabulary size does not fit the model");
-  if (t->kind() > fb::TokenizerKind::MAX || t->split() > fb::SplitPattern::MAX)
-    return invalid_model("tokenizer kind or split pattern unknown");
+  if (t->kind() > fb::TokenizerKind::MAX || t->split() > fb::SplitPattern::MAX ||
+      t->metaspace_mode() > fb::MetaspaceMode::MAX)
+    return invalid_model("tokenizer kind, split pattern or metaspace mode unknown");
   const auto* l = t->merge_left();
   const auto* r = t->merge_right();
   if ((l == nullptr) != (r == nullptr) || (l && l->size() != r->size()))

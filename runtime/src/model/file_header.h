@@ -3,6 +3,7 @@
 // to be known in advance when writing.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 namespace eidetic {
@@ -20,8 +21,18 @@ struct FileHeader {
   uint64_t flatbuffer_size;
   uint64_t data_offset;
   uint64_t data_size;
-  uint64_t reserved[2];
+  uint64_t flatbuffer_hash;    // hash_bytes of the flatbuffer
+  uint64_t header_hash;        // hash_bytes of the 56 bytes before this field
 };
 static_assert(sizeof(FileHeader) == 64, "the on-disk header is 64 bytes");
+
+// A fast 64-bit hash (FNV-1a over bytes). It guards the header and the
+// flatbuffer against corruption and fingerprints weights; it is not a
+// cryptographic signature.
+constexpr uint64_t kHashSeed = 0xcbf29ce484222325ull;
+uint64_t hash_bytes(uint64_t seed, const void* data, size_t size);
+
+// Fill in both hashes of a header whose other fields are final.
+void seal_header(FileHeader* header, const uint8_t* flatbuffer);
 
 }  // namespace eidetic

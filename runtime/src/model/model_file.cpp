@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 
@@ -33,17 +34,25 @@ Status check_header(const uint8_t* base, uint64_t size, FileHeader* out) {
   std::memcpy(out, base, sizeof(FileHeader));
   if (std::memcmp(out->magic, kFileMagic, sizeof(kFileMagic)) != 0)
     return invalid_model("not an Eidetic model file (bad magic)");
+  if (out->header_hash != hash_bytes(kHashSeed, out, offsetof(FileHeader, header_hash)))
+    return invalid_model("header is corrupt (checksum mismatch)");
   if (out->format_version != kFormatVersion)
     return unsupported("model file format version " + std::to_string(out->format_version) +
                        ", this runtime reads version " + std::to_string(kFormatVersion));
-  if (out->header_size != sizeof(FileHeader)) return invalid_model("bad header size");
-  if (out->flatbuffer_offset < sizeof(FileHeader) || out->flatbuffer_offset % 8 != 0 ||
-      !range_inside(out->flatbuffer_offset, out->flatbuffer_size, size))
-    return invalid_model("flatbuffer range lies outside the file (truncated?)");
-  if (out->data_offset % kDataAlignment != 0 ||
-      out->data_offset < out->flatbuffer_offset + out->flatbuffer_size ||
-      !range_inside(out->data_offset, out->data_size, size))
-    return invalid_model("weight segment lies outside the file or overlaps the header (truncated?)");
+  // The writer lays the parts out exactly so; anything else is damage.
+  uint64_t fb_end;
+  if (out->header_size != sizeof(FileHeader) || out->flatbuffer_offset != sizeof(FileHeader) ||
+      add_overflows(out->flatbuffer_offset, out->flatbuffer_size, &fb_end) ||
+      out->data_offset != (fb_end + kDataAlignment - 1) / kDataAlignment * kDataAlignment)
+    return invalid_model("header describes an impossible layout");
+  uint64_t end;
+  if (add_overflows(out->data_offset, out->data_size, &end) || end != size)
+    return invalid_model("file is " + std::to_string(size) + " bytes, its header says " +
+                         std::to_string(out->data_offset + out->data_size) + " (truncated or padded?)");
+  if (hash_bytes(kHashSeed, base + out->flatbuffer_offset, out->flatbuffer_size) != out->flatbuffer_hash)
+    return invalid_model("model description is corrupt (checksum mismatch)");
+  for (uint64_t i = fb_end; i < out->data_offset; ++i)
+    if (base[i] != 0) return invalid_model("padding before the weight segment is not zero");
   return Status::ok();
 }
 

@@ -10,6 +10,9 @@ TokenizerData read_tokenizer_data(const fb::Tokenizer& t) {
   d.metaspace_prepend = t.metaspace_prepend();
   d.byte_fallback = t.byte_fallback();
   d.fuse_unk = t.fuse_unk();
+  d.ignore_merges = t.ignore_merges();
+  d.nfc = t.nfc();
+  d.metaspace_mode = MetaspaceMode(t.metaspace_mode());
   d.unk_id = t.unk_id();
   d.bos_id = t.bos_id();
   d.eos_id = t.eos_id();
