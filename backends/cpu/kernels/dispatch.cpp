@@ -1,0 +1,70 @@
+// The plain kernel names: pick the best form for this CPU once (the first call
+// resolves a table of function pointers; a function-local static makes that
+// thread-safe), then every call is one indirect jump.
+#include "backends/cpu/kernels/kernels.h"
+#include "backends/cpu/kernels/kernels_avx2.h"
+#include "backends/cpu/kernels/kernels_ref.h"
+
+namespace eidetic::cpu {
+
+bool cpu_has_avx2_fma() {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+  return false;
+#endif
+}
+
+namespace {
+
+struct Table {
+  decltype(&rms_norm_ref) rms_norm = rms_norm_ref;
+  decltype(&gated_rms_norm_ref) gated_rms_norm = gated_rms_norm_ref;
+  decltype(&causal_conv1d_silu_ref) causal_conv1d_silu = causal_conv1d_silu_ref;
+  decltype(&selective_scan_ref) selective_scan = selective_scan_ref;
+  decltype(&ssd_scan_ref) ssd_scan = ssd_scan_ref;
+};
+
+Table resolve() {
+  Table t;
+#if defined(EIDETIC_CPU_KERNELS_AVX2)
+  if (cpu_has_avx2_fma()) {
+    t.rms_norm = rms_norm_avx2;
+    t.gated_rms_norm = gated_rms_norm_avx2;
+    t.causal_conv1d_silu = causal_conv1d_silu_avx2;
+    t.selective_scan = selective_scan_avx2;
+    t.ssd_scan = ssd_scan_avx2;
+  }
+#endif
+  return t;
+}
+
+const Table& table() {
+  static const Table t = resolve();
+  return t;
+}
+
+}  // namespace
+
+void rms_norm(const float* x, size_t x_stride, const float* w, float eps, size_t n_tokens,
+              size_t dim, float* y, size_t y_stride) {
+  table().rms_norm(x, x_stride, w, eps, n_tokens, dim, y, y_stride);
+}
+
+void gated_rms_norm(const float* x, size_t x_stride, const float* z, size_t z_stride,
+                    const float* w, float eps, size_t n_tokens, size_t dim, size_t group_size,
+                    float* y, size_t y_stride) {
+  table().gated_rms_norm(x, x_stride, z, z_stride, w, eps, n_tokens, dim, group_size, y, y_stride);
+}
+
+void causal_conv1d_silu(const float* x, size_t x_stride, size_t n_tokens, size_t channels,
+                        size_t k, const float* w, const float* bias, float* tail, float* y,
+                        size_t y_stride) {
+  table().causal_conv1d_silu(x, x_stride, n_tokens, channels, k, w, bias, tail, y, y_stride);
+}
+
+void selective_scan(const SelectiveScanArgs& args) { table().selective_scan(args); }
+
+void ssd_scan(const SsdScanArgs& args) { table().ssd_scan(args); }
+
+}  // namespace eidetic::cpu

@@ -1,0 +1,31 @@
+// AVX2+FMA forms of the kernels in kernels.h (x86-64 only: these exist when the
+// library is built with EIDETIC_CPU_KERNELS_AVX2 defined). Call them only where
+// cpu_has_avx2_fma() is true; dispatch.cpp does so for the plain names, tests
+// call them directly to hold them against the reference forms.
+#pragma once
+
+#include "backends/cpu/kernels/kernels.h"
+
+namespace eidetic::cpu {
+
+// True when this CPU runs AVX2 and FMA (always false off x86-64).
+bool cpu_has_avx2_fma();
+
+#if defined(EIDETIC_CPU_KERNELS_AVX2)
+void rms_norm_avx2(const float* x, size_t x_stride, const float* w, float eps, size_t n_tokens,
+                   size_t dim, float* y, size_t y_stride);
+void gated_rms_norm_avx2(const float* x, size_t x_stride, const float* z, size_t z_stride,
+                         const float* w, float eps, size_t n_tokens, size_t dim,
+                         size_t group_size, float* y, size_t y_stride);
+void causal_conv1d_silu_avx2(const float* x, size_t x_stride, size_t n_tokens, size_t channels,
+                             size_t k, const float* w, const float* bias, float* tail, float* y,
+                             size_t y_stride);
+void selective_scan_avx2(const SelectiveScanArgs& args);
+void ssd_scan_avx2(const SsdScanArgs& args);
+
+// y[i] = exp(x[i]) with the vector exp the kernels use (exp_avx2.h); exposed so
+// that tests can measure its error against std::exp.
+void exp_avx2(const float* x, size_t n, float* y);
+#endif
+
+}  // namespace eidetic::cpu

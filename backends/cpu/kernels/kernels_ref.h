@@ -1,0 +1,21 @@
+// Portable reference forms of the kernels in kernels.h: same arguments, same
+// semantics. Plain C++ that any compiler vectorises as it can; they define what
+// the SIMD forms must compute and are what aarch64 runs until NEON forms exist.
+#pragma once
+
+#include "backends/cpu/kernels/kernels.h"
+
+namespace eidetic::cpu {
+
+void rms_norm_ref(const float* x, size_t x_stride, const float* w, float eps, size_t n_tokens,
+                  size_t dim, float* y, size_t y_stride);
+void gated_rms_norm_ref(const float* x, size_t x_stride, const float* z, size_t z_stride,
+                        const float* w, float eps, size_t n_tokens, size_t dim,
+                        size_t group_size, float* y, size_t y_stride);
+void causal_conv1d_silu_ref(const float* x, size_t x_stride, size_t n_tokens, size_t channels,
+                            size_t k, const float* w, const float* bias, float* tail, float* y,
+                            size_t y_stride);
+void selective_scan_ref(const SelectiveScanArgs& args);
+void ssd_scan_ref(const SsdScanArgs& args);
+
+}  // namespace eidetic::cpu
