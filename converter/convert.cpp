@@ -13,7 +13,8 @@ namespace {
 // bos/eos ids come from generation_config.json when present, else config.json.
 void read_special_ids(const std::string& dir, const HfConfig& config, TokenizerData* tok) {
   auto gen = HfConfig::load(dir + "/generation_config.json");
-  for (const HfConfig* c : {gen.is_ok() ? &gen.value() : nullptr, &config}) {
+  const HfConfig* sources[] = {gen.is_ok() ? &gen.value() : nullptr, &config};
+  for (const HfConfig* c : sources) {
     if (!c) continue;
     if (tok->bos_id < 0 && c->json().contains("bos_token_id") && c->json()["bos_token_id"].is_number_integer())
       tok->bos_id = c->json()["bos_token_id"].get<int32_t>();

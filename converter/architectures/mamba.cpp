@@ -57,6 +57,11 @@ Status build_stack(ConvertContext& ctx, ModelInfo* info, const StackShape& s, La
   return Status::ok();
 }
 
+// transformers' Mamba2ForCausalLM applies its gated RMSNorm over the whole of
+// d_inner, whatever n_groups is (checked against its outputs in the golden
+// tests); mamba_ssm would use n_groups here.
+constexpr uint32_t kTransformersNormGroups = 1;
+
 using MixerRef = std::pair<fb::BlockOp, flatbuffers::Offset<void>>;
 
 // HF's conv1d weight is [channels, 1, kernel]; we store [channels, kernel].
@@ -157,7 +162,7 @@ Status convert_mamba2(ConvertContext& ctx, ModelInfo* info) {
     auto op = fb::CreateMamba2Mixer(fbb, uint32_t(di), uint32_t(ds), uint32_t(d_conv), uint32_t(nh),
                                     uint32_t(head_dim), uint32_t(ng), uint32_t(chunk), float(dt_min), float(dt_max),
                                     in_proj, in_bias, conv_w, conv_b, dt_bias, a_log, d, norm, s.norm_eps, out_proj,
-                                    out_bias);
+                                    out_bias, kTransformersNormGroups);
     return MixerRef{fb::BlockOp::Mamba2Mixer, op.Union()};
   });
 }

@@ -20,7 +20,7 @@ class Mamba2Mixer : public Mixer {
               Linear out_proj)
       : di_(m.d_inner()), ds_(m.d_state()), k_(m.d_conv()), nh_(m.n_heads()), hd_(m.head_dim()),
         ng_(m.n_groups()), conv_dim_(di_ + 2 * ng_ * ds_), proj_w_(di_ + conv_dim_ + nh_),
-        dt_min_(m.dt_min()), dt_max_(m.dt_max()), norm_eps_(m.norm_eps()),
+        norm_groups_(m.norm_groups()), dt_min_(m.dt_min()), dt_max_(m.dt_max()), norm_eps_(m.norm_eps()),
         in_proj_(std::move(in_proj)), out_proj_(std::move(out_proj)),
         conv_w_(file.tensor_f32(m.conv_weight())),
         conv_b_(m.conv_bias() >= 0 ? file.tensor_f32(m.conv_bias()) : nullptr),
@@ -57,12 +57,12 @@ class Mamba2Mixer : public Mixer {
     a.state = state + ssm_offset_;
     a.y = y, a.y_stride = di_;
     ssd_scan(a);
-    gated_rms_norm(y, di_, proj, proj_w_, norm_w_, norm_eps_, n, di_, di_ / ng_, normed, di_);
+    gated_rms_norm(y, di_, proj, proj_w_, norm_w_, norm_eps_, n, di_, di_ / norm_groups_, normed, di_);
     return out_proj_.run(normed, n, out, pool);
   }
 
  private:
-  size_t di_, ds_, k_, nh_, hd_, ng_, conv_dim_, proj_w_;
+  size_t di_, ds_, k_, nh_, hd_, ng_, conv_dim_, proj_w_, norm_groups_;
   float dt_min_, dt_max_, norm_eps_;
   Linear in_proj_, out_proj_;
   const float* conv_w_;

@@ -93,6 +93,7 @@ Status check_mamba2(const BlockChecker& c, const fb::Mamba2Mixer& m, uint64_t hi
   const uint64_t nh = m.n_heads(), di = m.d_inner(), ng = m.n_groups(), ds = m.d_state();
   if (di != nh * m.head_dim()) return c.fail("d_inner must equal n_heads * head_dim");
   if (nh % ng != 0) return c.fail("n_heads must be a multiple of n_groups");
+  if (m.norm_groups() == 0 || di % m.norm_groups() != 0) return c.fail("norm_groups must divide d_inner");
   if (std::isnan(m.dt_min()) || std::isnan(m.dt_max()) || m.dt_min() > m.dt_max() || m.dt_min() < 0)
     return c.fail("time-step limits must satisfy 0 <= dt_min <= dt_max");
   const uint64_t conv_dim = di + 2 * ng * ds;
