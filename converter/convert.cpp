@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <fstream>
 
+#include <unistd.h>
+
 #include "converter/architectures/architecture.h"
 #include "converter/tokenizer_json.h"
 
@@ -21,6 +23,19 @@ void read_special_ids(const std::string& dir, const HfConfig& config, TokenizerD
     if (tok->eos_id < 0 && c->json().contains("eos_token_id") && c->json()["eos_token_id"].is_number_integer())
       tok->eos_id = c->json()["eos_token_id"].get<int32_t>();
   }
+}
+
+// On a terminal, one line rewritten in place; in a log, a line per 10%.
+ProgressFn progress_printer(bool terminal) {
+  return [terminal, last = size_t(0)](size_t done, size_t total, const std::string& name) mutable {
+    if (terminal) {
+      std::fprintf(stderr, "\r[%zu/%zu] %-60.60s", done, total, name.c_str());
+    } else if (done * 10 / total != last * 10 / total || done == total) {
+      std::fprintf(stderr, "[%zu/%zu] %s\n", done, total, name.c_str());
+    }
+    last = done;
+    std::fflush(stderr);
+  };
 }
 
 }  // namespace
@@ -43,11 +58,7 @@ Status convert_checkpoint(const ConvertOptions& options) {
   EID_TRY(writer.open());
   const auto start = std::chrono::steady_clock::now();
   ProgressFn progress;
-  if (!quiet)
-    progress = [](size_t done, size_t total, const std::string& name) {
-      std::fprintf(stderr, "\r[%zu/%zu] %-60.60s", done, total, name.c_str());
-      std::fflush(stderr);
-    };
+  if (!quiet) progress = progress_printer(isatty(fileno(stderr)) != 0);
   ConvertContext ctx(config, ckpt, writer, options.matrix_dtype, progress);
   ModelInfo info;
   info.architecture = model_type;
