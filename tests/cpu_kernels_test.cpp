@@ -132,6 +132,8 @@ TEST_CASE("exp_avx2 against std::exp over the float range") {
 namespace {
 
 using RmsFn = void (*)(const float*, size_t, const float*, float, size_t, size_t, float*, size_t);
+using GatedFn = void (*)(const float*, size_t, const float*, size_t, const float*, float, size_t,
+                         size_t, size_t, float*, size_t);
 
 }  // namespace
 
@@ -231,6 +233,21 @@ TEST_CASE("gated_rms_norm") {
           check_padding(v, n, dim, ys);
         }
 #endif
+        // In place: y == x and y == z give the same result.
+        std::vector<GatedFn> forms{gated_rms_norm_ref};
+#if defined(EIDETIC_CPU_KERNELS_AVX2)
+        if (have_avx2()) forms.push_back(gated_rms_norm_avx2);
+#endif
+        for (GatedFn f : forms) {
+          std::vector<float> out(n * ys, kPad), xio = x, zio = z;
+          f(x.data(), xs, z.data(), zs, w.data(), eps, n, dim, group, out.data(), ys);
+          f(xio.data(), xs, z.data(), zs, w.data(), eps, n, dim, group, xio.data(), xs);
+          f(x.data(), xs, zio.data(), zs, w.data(), eps, n, dim, group, zio.data(), zs);
+          for (size_t t = 0; t < n; ++t) {
+            CHECK(std::memcmp(xio.data() + t * xs, out.data() + t * ys, dim * 4) == 0);
+            CHECK(std::memcmp(zio.data() + t * zs, out.data() + t * ys, dim * 4) == 0);
+          }
+        }
       }
     }
   }

@@ -21,7 +21,7 @@ void conv_block(const float* x, size_t x_stride, size_t n_tokens, size_t channel
                 size_t c0) {
   const size_t kk = K ? K : k;
   const size_t hist = kk - 1;
-  const size_t count = channels - c0 < 8 ? channels - c0 : 8;
+  const size_t count = min_size(channels - c0, 8);
   const __m256i m = lane_mask(count);
 
   // wt[j] lane l = w[c0 + l, j]: a gather, since w is [channels, k].
@@ -59,7 +59,7 @@ void causal_conv1d_silu_avx2(const float* x, size_t x_stride, size_t n_tokens, s
   }
   if (k == 0) return;
   for (size_t t0 = 0; t0 < n_tokens; t0 += kChunk) {
-    const size_t n = n_tokens - t0 < kChunk ? n_tokens - t0 : kChunk;
+    const size_t n = min_size(n_tokens - t0, kChunk);
     const float* xc = x + t0 * x_stride;
     float* yc = y + t0 * y_stride;
     for (size_t c0 = 0; c0 < channels; c0 += 8) {

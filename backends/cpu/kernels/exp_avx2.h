@@ -6,9 +6,18 @@
 //   2^n applied in two halves so that n down to -150 gives correctly rounded
 //   subnormals and n = 128 overflows to inf, with no special cases.
 // exp(-inf) = 0, exp(+inf) = inf, exp(NaN) = NaN.
+//
+// Files built with -mavx2 -mfma must not instantiate inline functions of the
+// C++ library (std::min, std::exp(float), ...): those are emitted as weak
+// copies, and the linker may keep the AVX2-compiled copy for the reference
+// forms too, which would then fault on a CPU without AVX2 (in unoptimised
+// builds, where they are not inlined). Hence the C math functions and the
+// local helpers below.
 #pragma once
 
 #include <immintrin.h>
+#include <math.h>
+#include <stddef.h>
 
 namespace eidetic::cpu {
 
@@ -53,6 +62,8 @@ static inline __m256 silu256_ps(__m256 z) {
   const __m256 e = exp256_ps(_mm256_sub_ps(_mm256_setzero_ps(), z));
   return _mm256_div_ps(z, _mm256_add_ps(_mm256_set1_ps(1.0f), e));
 }
+
+static inline size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
 
 // Lane mask for the first min(count, 8) lanes, for maskload / maskstore.
 static inline __m256i lane_mask(size_t count) {

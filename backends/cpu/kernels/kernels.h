@@ -14,11 +14,13 @@
 namespace eidetic::cpu {
 
 // y[t] = x[t] / sqrt(mean(x[t]^2) + eps) * w   (w may be null: no weight)
+// y may be x (in place).
 void rms_norm(const float* x, size_t x_stride, const float* w, float eps, size_t n_tokens,
               size_t dim, float* y, size_t y_stride);
 
 // Mamba-2 gated RMSNorm: g = x * silu(z), then RMSNorm over each group of
-// `group_size` consecutive channels, times w.
+// `group_size` consecutive channels, times w (w may be null). dim must be a
+// multiple of group_size. y may be x or z (in place).
 void gated_rms_norm(const float* x, size_t x_stride, const float* z, size_t z_stride,
                     const float* w, float eps, size_t n_tokens, size_t dim, size_t group_size,
                     float* y, size_t y_stride);
@@ -28,6 +30,7 @@ void gated_rms_norm(const float* x, size_t x_stride, const float* z, size_t z_st
 // tail: the previous k-1 inputs, [k-1, channels], oldest first; read and updated,
 // so a prompt and token-by-token decode share one state.
 // y[t, c] = silu(bias[c] + sum_j w[c, j] * in[t - (k-1) + j, c])
+// k >= 1 (tail may be null when k == 1); y must not overlap x or tail.
 void causal_conv1d_silu(const float* x, size_t x_stride, size_t n_tokens, size_t channels,
                         size_t k, const float* w, const float* bias, float* tail, float* y,
                         size_t y_stride);
@@ -53,7 +56,8 @@ void selective_scan(const SelectiveScanArgs& args);
 
 // Mamba-2 (SSD) recurrence over n_tokens, head by head.
 // x: [n_tokens, n_heads*head_dim]; dt: [n_tokens, n_heads] (after softplus and
-// clamp); b, c: [n_tokens, n_groups*d_state]; head h uses group h / (n_heads/n_groups).
+// clamp); b, c: [n_tokens, n_groups*d_state]; head h uses group h / (n_heads/n_groups)
+// (n_heads a multiple of n_groups).
 // a: [n_heads] (= -exp(A_log)); d: [n_heads]; state: [n_heads, head_dim, d_state].
 //   S = exp(dt*a) * S + dt * x ⊗ b;  y = S c + d * x    (no gate: gated_rms_norm follows)
 struct SsdScanArgs {

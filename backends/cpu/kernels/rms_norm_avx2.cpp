@@ -2,8 +2,6 @@
 // (sum of squares, then scale; the gated form parks x*silu(z) in y between the
 // passes), so y may alias x or z here too. The scale itself is computed in
 // scalar exactly as in the reference; only the summation order differs.
-#include <cmath>
-
 #include "backends/cpu/kernels/exp_avx2.h"
 #include "backends/cpu/kernels/kernels_avx2.h"
 
@@ -43,7 +41,7 @@ void rms_norm_avx2(const float* x, size_t x_stride, const float* w, float eps, s
                    size_t dim, float* y, size_t y_stride) {
   for (size_t t = 0; t < n_tokens; ++t) {
     const float* xr = x + t * x_stride;
-    const float scale = 1.0f / std::sqrt(sum_squares(xr, dim) / static_cast<float>(dim) + eps);
+    const float scale = 1.0f / sqrtf(sum_squares(xr, dim) / static_cast<float>(dim) + eps);
     scale_row(xr, scale, w, dim, y + t * y_stride);
   }
 }
@@ -65,7 +63,7 @@ void gated_rms_norm_avx2(const float* x, size_t x_stride, const float* z, size_t
         _mm256_maskstore_ps(yr + i, m, g);
       }
       const float mean = hsum256_ps(acc) / static_cast<float>(group_size);
-      const float scale = 1.0f / std::sqrt(mean + eps);
+      const float scale = 1.0f / sqrtf(mean + eps);
       scale_row(yr + g0, scale, w ? w + g0 : nullptr, group_size, yr + g0);
     }
   }

@@ -8,8 +8,6 @@
 // Token-major order: the exps make this compute-bound, and walking a block of
 // channels through a chunk of tokens (state kept in L1) measured slower than
 // sweeping all channels token by token (state 96 KiB from L2 at d_inner 1536).
-#include <algorithm>
-
 #include "backends/cpu/kernels/exp_avx2.h"
 #include "backends/cpu/kernels/kernels_avx2.h"
 
@@ -40,7 +38,7 @@ void scan_token(const SelectiveScanArgs& p, size_t t) {
   const float* b = p.b + t * p.b_stride;
   const float* c = p.c + t * p.c_stride;
   for (size_t d0 = 0; d0 < p.d_inner; d0 += 8) {
-    const size_t rows = std::min<size_t>(8, p.d_inner - d0);
+    const size_t rows = min_size(8, p.d_inner - d0);
     const __m256i mrows = lane_mask(rows);
     const __m256 dv = _mm256_maskload_ps(p.d + d0, mrows);
     const __m256 xv = _mm256_maskload_ps(p.x + t * p.x_stride + d0, mrows);

@@ -1,5 +1,5 @@
 // AVX2+FMA Mamba-2 recurrence. The decay exp(dt*a) is one scalar per head and
-// token (computed with std::exp, as the reference does), so the work is plain
+// token (computed with expf, as the reference does), so the work is plain
 // multiply-adds over the state, vectorised along d_state: per row i of a head,
 // S[i,:] = decay*S[i,:] + (dt*x[i])*b;  y[i] = S[i,:].c + D*x[i].
 // Rows go in blocks of 8 whose dot products reduce together into one vector.
@@ -7,9 +7,6 @@
 // Loops: head, then a chunk of tokens, then row blocks, then the chunk's tokens:
 // a block's 8 state rows stay in L1 over the chunk, the chunk's b, c rows over
 // the head's blocks, and the decays are computed once per head and token.
-#include <algorithm>
-#include <cmath>
-
 #include "backends/cpu/kernels/exp_avx2.h"
 #include "backends/cpu/kernels/kernels_avx2.h"
 
@@ -69,10 +66,10 @@ void ssd_scan_avx2(const SsdScanArgs& p) {
   float decay[kChunk];
   for (size_t h = 0; h < p.n_heads; ++h) {
     for (size_t t0 = 0; t0 < p.n_tokens; t0 += kChunk) {
-      const size_t t1 = std::min(p.n_tokens, t0 + kChunk);
-      for (size_t t = t0; t < t1; ++t) decay[t - t0] = std::exp(p.dt[t * p.dt_stride + h] * p.a[h]);
+      const size_t t1 = min_size(p.n_tokens, t0 + kChunk);
+      for (size_t t = t0; t < t1; ++t) decay[t - t0] = expf(p.dt[t * p.dt_stride + h] * p.a[h]);
       for (size_t i0 = 0; i0 < p.head_dim; i0 += 8) {
-        const size_t rows = std::min<size_t>(8, p.head_dim - i0);
+        const size_t rows = min_size(8, p.head_dim - i0);
         switch (p.d_state) {
           case 64: scan_rows<8>(p, h, t0, t1, i0, rows, decay); break;
           case 128: scan_rows<16>(p, h, t0, t1, i0, rows, decay); break;
