@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <string>
@@ -373,4 +374,38 @@ TEST_CASE("create() rejects inconsistent data") {
   d.added.clear();
   d.vocab.push_back("\xFF");
   CHECK_FALSE(Tokenizer::create(d).is_ok());
+}
+
+// A plain greedy BPE on strings, to check the fast paths (quadratic loop for
+// short words, heap for long ones) against the definition.
+TEST_CASE("BPE merges agree with a naive greedy reference on long words") {
+  auto data = eidetic::convert::parse_tokenizer_json(kDir + "metaspace_bytefallback_bpe.json");
+  REQUIRE(data.is_ok());
+  const TokenizerData& d = data.value();
+  std::map<std::pair<int32_t, int32_t>, size_t> rank;
+  for (size_t r = 0; r < d.merges.size(); ++r) rank[d.merges[r]] = r;
+  std::map<std::string, int32_t> id_of;
+  for (size_t i = 0; i < d.vocab.size(); ++i) id_of.emplace(d.vocab[i], static_cast<int32_t>(i));
+  const Tokenizer t = load("metaspace_bytefallback_bpe");
+  std::mt19937 rng(5);
+  const std::string alphabet = "etaoinshrdlu    ";
+  for (int iter = 0; iter < 300; ++iter) {
+    std::string s(1 + rng() % 200, ' ');
+    for (char& c : s) c = alphabet[rng() % alphabet.size()];
+    std::vector<int32_t> ids = {id_of.at("\xE2\x96\x81")};
+    for (char c : s) ids.push_back(c == ' ' ? id_of.at("\xE2\x96\x81") : id_of.at(std::string(1, c)));
+    for (;;) {
+      size_t best = ids.size();
+      for (size_t i = 0; i + 1 < ids.size(); ++i) {
+        auto it = rank.find({ids[i], ids[i + 1]});
+        if (it != rank.end() && (best == ids.size() || it->second < rank.at({ids[best], ids[best + 1]})))
+          best = i;
+      }
+      if (best == ids.size()) break;
+      ids[best] = id_of.at(d.vocab[ids[best]] + d.vocab[ids[best + 1]]);
+      ids.erase(ids.begin() + best + 1);
+    }
+    CAPTURE(s);
+    CHECK(t.encode(s) == ids);
+  }
 }

@@ -1,7 +1,7 @@
 #include "runtime/src/tokenizer/bpe.h"
 
+#include <algorithm>
 #include <limits>
-#include <queue>
 
 namespace eidetic {
 namespace {
@@ -19,7 +19,7 @@ constexpr size_t kSmallWord = 32;
 Status BpeMerges::init(const std::vector<std::string>& vocab,
                        const std::vector<std::pair<int32_t, int32_t>>& merges,
                        const std::unordered_map<std::string_view, int32_t>& ids) {
-  merges_.clear();
+  merges_ = FlatU64Map();
   merges_.reserve(merges.size());
   const auto n = static_cast<int64_t>(vocab.size());
   std::string joined;
@@ -33,18 +33,21 @@ Status BpeMerges::init(const std::vector<std::string>& vocab,
       return invalid_model("tokenizer merge " + std::to_string(rank) + " (\"" + vocab[left] +
                            "\" + \"" + vocab[right] + "\") makes a token missing from the vocab");
     // A repeated pair takes its last rank, as HF's HashMap collect does.
-    merges_[pair_key(left, right)] = Merge{static_cast<int32_t>(rank), it->second};
+    merges_.put(pair_key(left, right), pair_key(static_cast<int32_t>(rank), it->second));
   }
   return Status::ok();
 }
 
-const BpeMerges::Merge* BpeMerges::find(int32_t left, int32_t right) const {
-  auto it = merges_.find(pair_key(left, right));
-  return it == merges_.end() ? nullptr : &it->second;
+bool BpeMerges::find(int32_t left, int32_t right, int32_t* rank, int32_t* result) const {
+  const uint64_t* v = merges_.find(pair_key(left, right));
+  if (v == nullptr) return false;
+  *rank = static_cast<int32_t>(*v >> 32);
+  *result = static_cast<int32_t>(*v & 0xFFFFFFFFu);
+  return true;
 }
 
 void BpeMerges::apply(std::vector<int32_t>& symbols) const {
-  if (symbols.size() < 2 || merges_.empty()) return;
+  if (symbols.size() < 2 || merges_.size() == 0) return;
   if (symbols.size() <= kSmallWord) {
     apply_small(symbols);
   } else {
@@ -56,74 +59,110 @@ void BpeMerges::apply(std::vector<int32_t>& symbols) const {
 // merges the lowest, leftmost one and refreshes its two neighbours.
 void BpeMerges::apply_small(std::vector<int32_t>& symbols) const {
   constexpr int32_t kNone = std::numeric_limits<int32_t>::max();
-  int32_t rank[kSmallWord];
-  auto rank_of = [&](size_t i) {
-    const Merge* m = find(symbols[i], symbols[i + 1]);
-    return m ? m->rank : kNone;
+  int32_t rank[kSmallWord], result[kSmallWord];
+  auto refresh = [&](size_t i) {
+    if (!find(symbols[i], symbols[i + 1], &rank[i], &result[i])) rank[i] = kNone;
   };
   size_t n = symbols.size();
-  for (size_t i = 0; i + 1 < n; ++i) rank[i] = rank_of(i);
+  for (size_t i = 0; i + 1 < n; ++i) refresh(i);
   while (n > 1) {
     size_t best = 0;
     for (size_t i = 1; i + 1 < n; ++i)
       if (rank[i] < rank[best]) best = i;
     if (rank[best] == kNone) break;
-    symbols[best] = find(symbols[best], symbols[best + 1])->result;
+    symbols[best] = result[best];
     for (size_t i = best + 1; i + 1 < n; ++i) symbols[i] = symbols[i + 1];
-    for (size_t i = best + 1; i + 2 < n; ++i) rank[i] = rank[i + 1];
+    for (size_t i = best + 1; i + 2 < n; ++i) {
+      rank[i] = rank[i + 1];
+      result[i] = result[i + 1];
+    }
     --n;
-    if (best > 0) rank[best - 1] = rank_of(best - 1);
-    if (best + 1 < n) rank[best] = rank_of(best);
+    if (best > 0) refresh(best - 1);
+    if (best + 1 < n) refresh(best);
   }
   symbols.resize(n);
 }
 
-// HF's algorithm for long words: a min-heap of candidate merges over a
-// doubly linked list of symbols; entries made stale by earlier merges are
-// recognised and dropped when popped.
-void BpeMerges::apply_large(std::vector<int32_t>& symbols) const {
-  struct Candidate {
-    int32_t rank;
-    int32_t pos;
-    int32_t result;
-    bool operator>(const Candidate& o) const {
-      return rank != o.rank ? rank > o.rank : pos > o.pos;
+// A 4-ary min-heap of packed candidates: half the depth of a binary heap,
+// and the four children of a node share a cache line.
+class MinHeap4 {
+ public:
+  explicit MinHeap4(std::vector<uint64_t> items) : v_(std::move(items)) {
+    for (size_t i = v_.size() / 4 + 1; i-- > 0;) sift_down(i);
+  }
+  bool empty() const { return v_.empty(); }
+  uint64_t top() const { return v_[0]; }
+  void push(uint64_t x) {
+    size_t i = v_.size();
+    v_.push_back(x);
+    while (i > 0 && x < v_[(i - 1) / 4]) {
+      v_[i] = v_[(i - 1) / 4];
+      i = (i - 1) / 4;
     }
-  };
+    v_[i] = x;
+  }
+  void pop() {
+    v_[0] = v_.back();
+    v_.pop_back();
+    if (!v_.empty()) sift_down(0);
+  }
+
+ private:
+  void sift_down(size_t i) {
+    const size_t n = v_.size();
+    const uint64_t x = v_[i];
+    for (;;) {
+      const size_t first = 4 * i + 1;
+      if (first >= n) break;
+      size_t best = first;
+      for (size_t c = first + 1; c < first + 4 && c < n; ++c)
+        if (v_[c] < v_[best]) best = c;
+      if (v_[best] >= x) break;
+      v_[i] = v_[best];
+      i = best;
+    }
+    v_[i] = x;
+  }
+  std::vector<uint64_t> v_;
+};
+
+// HF's algorithm for long words: a min-heap of candidate merges, packed as
+// (rank << 32 | position) so that the lowest rank, then the leftmost
+// position, comes first, over a doubly linked list of symbols. An entry made
+// stale by an earlier merge no longer matches the pair now at its position
+// (a rank names a single pair) and is dropped when popped.
+void BpeMerges::apply_large(std::vector<int32_t>& symbols) const {
   const auto n = static_cast<int32_t>(symbols.size());
   std::vector<int32_t> prev(n), next(n);
-  std::vector<bool> alive(n, true);
-  std::vector<Candidate> storage;
-  storage.reserve(n);
-  std::priority_queue<Candidate, std::vector<Candidate>, std::greater<Candidate>> queue(
-      std::greater<Candidate>(), std::move(storage));
-  auto push = [&](int32_t pos) {
-    if (const Merge* m = find(symbols[pos], symbols[next[pos]]))
-      queue.push({m->rank, pos, m->result});
-  };
   for (int32_t i = 0; i < n; ++i) {
     prev[i] = i - 1;
     next[i] = i + 1 < n ? i + 1 : -1;
   }
-  for (int32_t i = 0; i + 1 < n; ++i) push(i);
+  int32_t rank, result;
+  std::vector<uint64_t> initial;
+  initial.reserve(n);
+  for (int32_t i = 0; i + 1 < n; ++i)
+    if (find(symbols[i], symbols[i + 1], &rank, &result)) initial.push_back(pair_key(rank, i));
+  MinHeap4 queue(std::move(initial));
+  auto push = [&](int32_t pos) {
+    if (find(symbols[pos], symbols[next[pos]], &rank, &result)) queue.push(pair_key(rank, pos));
+  };
   while (!queue.empty()) {
-    const Candidate top = queue.top();
+    const auto want_rank = static_cast<int32_t>(queue.top() >> 32);
+    const auto pos = static_cast<int32_t>(queue.top() & 0xFFFFFFFFu);
     queue.pop();
-    const int32_t right = next[top.pos];
-    if (!alive[top.pos] || right < 0) continue;
-    const Merge* m = find(symbols[top.pos], symbols[right]);
-    if (m == nullptr || m->result != top.result) continue;  // stale entry
-    symbols[top.pos] = top.result;
-    alive[right] = false;
-    next[top.pos] = next[right];
-    if (next[right] >= 0) prev[next[right]] = top.pos;
-    if (prev[top.pos] >= 0) push(prev[top.pos]);
-    if (next[top.pos] >= 0) push(top.pos);
+    const int32_t right = next[pos];
+    if (symbols[pos] < 0 || right < 0 || !find(symbols[pos], symbols[right], &rank, &result) ||
+        rank != want_rank)
+      continue;  // stale entry
+    symbols[pos] = result;
+    symbols[right] = -1;  // dead
+    next[pos] = next[right];
+    if (next[right] >= 0) prev[next[right]] = pos;
+    if (prev[pos] >= 0) push(prev[pos]);
+    if (next[pos] >= 0) push(pos);
   }
-  int32_t out = 0;
-  for (int32_t i = 0; i < n; ++i)
-    if (alive[i]) symbols[out++] = symbols[i];
-  symbols.resize(out);
+  symbols.erase(std::remove(symbols.begin(), symbols.end(), -1), symbols.end());
 }
 
 void SymbolBuilder::add_known(int32_t id) {

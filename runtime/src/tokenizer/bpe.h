@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "runtime/src/core/status.h"
+#include "runtime/src/tokenizer/flat_map.h"
 
 namespace eidetic {
 
@@ -26,15 +27,12 @@ class BpeMerges {
   void apply(std::vector<int32_t>& symbols) const;
 
  private:
-  struct Merge {
-    int32_t rank;
-    int32_t result;
-  };
-  const Merge* find(int32_t left, int32_t right) const;
+  // Rank and resulting id of the merge of (left, right); false when none.
+  bool find(int32_t left, int32_t right, int32_t* rank, int32_t* result) const;
   void apply_small(std::vector<int32_t>& symbols) const;
   void apply_large(std::vector<int32_t>& symbols) const;
 
-  std::unordered_map<uint64_t, Merge> merges_;
+  FlatU64Map merges_;  // (left << 32 | right) -> (rank << 32 | result)
 };
 
 // Collects the initial symbols of a word character by character, doing what

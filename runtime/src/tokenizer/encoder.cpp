@@ -80,6 +80,12 @@ void Encoder::encode_byte_level_word(std::string_view word) {
   if (cache_ != nullptr) cache_->insert(word, symbols_);
 }
 
+int32_t Encoder::char_id(uint32_t cp) const {
+  if (cp < 128) return t_.ascii_ids[cp];
+  const uint64_t* id = t_.char_ids.find(cp);
+  return id ? static_cast<int32_t>(*id) : -1;
+}
+
 // A metaspace word (the whole normalized piece: merges may cross ▁): each
 // character starts as its own token, or falls back to bytes / unk.
 void Encoder::encode_metaspace_word(std::string_view word) {
@@ -93,15 +99,14 @@ void Encoder::encode_metaspace_word(std::string_view word) {
   symbols_.clear();
   SymbolBuilder b(t_.symbols, symbols_);
   for (size_t i = 0; i < word.size();) {
-    const size_t len = unicode::decode_utf8(word, i).length;
-    const std::string_view ch = word.substr(i, len);
-    auto it = t_.vocab_ids.find(ch);
-    if (it != t_.vocab_ids.end()) {
-      b.add_known(it->second);
+    const unicode::Utf8Step step = unicode::decode_utf8(word, i);
+    const int32_t id = char_id(step.cp);
+    if (id >= 0) {
+      b.add_known(id);
     } else {
-      b.add_unknown(ch);
+      b.add_unknown(word.substr(i, step.length));
     }
-    i += len;
+    i += step.length;
   }
   b.finish();
   t_.merges.apply(symbols_);

@@ -23,6 +23,7 @@ class Encoder {
   void encode_piece(std::string_view piece, bool at_origin);
   void encode_byte_level_word(std::string_view word);
   void encode_metaspace_word(std::string_view word);
+  int32_t char_id(uint32_t cp) const;  // id of a one-character token, or -1
 
   const Tokenizer::Impl& t_;
   WordCache* cache_;

@@ -1,5 +1,6 @@
 #include "runtime/src/tokenizer/tokenizer.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "runtime/src/tokenizer/byte_level.h"
@@ -51,6 +52,16 @@ void build_vocab_maps(Tokenizer::Impl& t) {
   for (size_t id = 0; id < vocab.size(); ++id)
     t.vocab_ids.emplace(vocab[id], static_cast<int32_t>(id));  // emplace keeps the first
   for (const AddedToken& a : t.data.added) t.added_ids.emplace(t.data.vocab[a.id], a.id);
+  std::fill(std::begin(t.ascii_ids), std::end(t.ascii_ids), -1);
+  for (const auto& [text, id] : t.vocab_ids) {
+    const unicode::Utf8Step step = unicode::decode_utf8(text, 0);
+    if (step.length != text.size()) continue;  // not a single character
+    if (step.cp < 128) {
+      t.ascii_ids[step.cp] = id;
+    } else {
+      t.char_ids.put(step.cp, static_cast<uint64_t>(id));
+    }
+  }
   for (int b = 0; b < 256; ++b) {
     char name[8];
     std::snprintf(name, sizeof name, "<0x%02X>", b);

@@ -9,6 +9,7 @@
 #include "runtime/src/tokenizer/added_tokens.h"
 #include "runtime/src/tokenizer/bpe.h"
 #include "runtime/src/tokenizer/decoder.h"
+#include "runtime/src/tokenizer/flat_map.h"
 #include "runtime/src/tokenizer/tokenizer.h"
 #include "runtime/src/tokenizer/word_cache.h"
 
@@ -26,6 +27,10 @@ struct Tokenizer::Impl {
   // Byte-level with ignore_merges: raw bytes of a token -> id.
   std::vector<std::string> raw_tokens;
   std::unordered_map<std::string_view, int32_t> raw_ids;
+
+  // Metaspace: id of each one-character token, by code point (ASCII flat).
+  int32_t ascii_ids[128];
+  FlatU64Map char_ids;
 
   int32_t byte_char_ids[256];     // byte-level: id of the character standing for byte b
   std::string byte_chars[256];    // byte-level: that character's UTF-8
