@@ -44,17 +44,25 @@ Detokenizer::Detokenizer(const TokenizerData& data)
       text_(data.vocab.size()),
       byte_(data.vocab.size(), -1),
       special_(data.vocab.size(), false) {
-  for (size_t id = 0; id < data.vocab.size(); ++id) {
-    const std::string& t = data.vocab[id];
-    if (byte_level_) {
-      if (!byte_level::decode_token(t, &text_[id])) text_[id] = t;
-    } else {
-      byte_[id] = static_cast<int16_t>(parse_byte_token(t));
-      text_[id] = metaspace_to_spaces(t);
-    }
+  for (size_t id = 0; id < data.vocab.size(); ++id) set_token(id, data.vocab[id]);
+  for (const AddedToken& a : data.added) {
+    if (a.id < 0 || static_cast<size_t>(a.id) >= special_.size()) continue;
+    special_[a.id] = a.special;
+    // Recent HF (checked with 0.23) hands the decoder the normalized form of a normalized added
+    // token, e.g. "▁hello▁world" for "hello world", so it decodes as the
+    // text it was matched in.
+    std::string normalized;
+    if (a.normalized && normalize(data, a.content, &normalized)) set_token(a.id, normalized);
   }
-  for (const AddedToken& a : data.added)
-    if (a.special && a.id >= 0 && static_cast<size_t>(a.id) < special_.size()) special_[a.id] = true;
+}
+
+void Detokenizer::set_token(size_t id, const std::string& t) {
+  if (byte_level_) {
+    if (!byte_level::decode_token(t, &text_[id])) text_[id] = t;
+  } else {
+    byte_[id] = static_cast<int16_t>(parse_byte_token(t));
+    text_[id] = metaspace_to_spaces(t);
+  }
 }
 
 Status Detokenizer::check(const int32_t* ids, size_t n) const {

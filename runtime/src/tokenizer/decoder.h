@@ -6,6 +6,8 @@
 //    they are valid UTF-8, else one U+FFFD per byte (ByteFallback); all is
 //    joined (Fuse) and one leading ' ' is stripped when the model prepends ▁
 //    (Strip).
+// Added tokens with normalized=true decode from their normalized form, as
+// recent HF `tokenizers` does (checked with 0.23).
 #pragma once
 
 #include <cstdint>
@@ -37,6 +39,8 @@ class Detokenizer {
   std::string decode(const int32_t* ids, size_t n, bool skip_special) const;
 
  private:
+  void set_token(size_t id, const std::string& text);
+
   bool byte_level_;
   bool strip_leading_space_;
   std::vector<std::string> text_;
