@@ -29,6 +29,11 @@ int main(int argc, char** argv) {
                                    "weights always stay f32)")
       ->capture_default_str();
   app.add_flag("-q,--quiet", quiet, "no progress output");
+  // Command-line errors (a directory that does not exist, a missing -o) read
+  // like conversion errors: "eidetic-convert: error: ...".
+  app.failure_message([](const CLI::App* a, const CLI::Error& e) {
+    return "eidetic-convert: error: " + CLI::FailureMessage::simple(a, e);
+  });
   CLI11_PARSE(app, argc, argv);
 
   auto parsed = parse_dtype(dtype);

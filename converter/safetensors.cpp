@@ -123,9 +123,7 @@ Result<Checkpoint> Checkpoint::open_file(const std::string& path) {
 Result<Checkpoint> Checkpoint::open_dir(const std::string& dir) {
   const std::string single = dir + "/model.safetensors", index = dir + "/model.safetensors.index.json";
   if (std::ifstream(single).good()) {
-    EID_ASSIGN_OR_RETURN(Checkpoint c, open_file(single));
-    c.where_ = dir;
-    return c;
+    return open_file(single);  // errors name model.safetensors itself
   }
   std::ifstream in(index);
   if (!in.good())
@@ -141,7 +139,7 @@ Result<Checkpoint> Checkpoint::open_dir(const std::string& dir) {
     shards.insert(f);
   }
   Checkpoint c;
-  c.where_ = dir;
+  c.where_ = index;  // a missing tensor is one the index does not list
   for (const auto& s : shards) EID_TRY(c.add_file(dir + "/" + s));
   for (auto& [name, file] : j["weight_map"].items())
     if (!c.has(name)) return invalid_model(index + ": '" + name + "' is listed but not found in " + file.get<std::string>());

@@ -35,7 +35,8 @@ class Checkpoint {
   static Result<Checkpoint> open_file(const std::string& path);
 
   bool has(const std::string& name) const { return tensors_.count(name) != 0; }
-  // The tensor, or an error naming the checkpoint and the missing name.
+  // The tensor, or an error naming the file (model.safetensors, or the index
+  // of a sharded checkpoint) and the missing name.
   Result<const StTensor*> get(const std::string& name) const;
   // The tensor converted to f32, checked against the expected shape (an empty
   // expected shape accepts any). Squeezes size-1 dims to match, as HF stores

@@ -126,6 +126,10 @@ Status convert_mamba2(ConvertContext& ctx, ModelInfo* info) {
     if (!lo || !hi) return invalid_model(c.path() + ": \"time_step_limit\" must be a pair of numbers");
     dt_min = *lo;
     dt_max = *hi;
+    // NaN fails both comparisons. The runtime rejects such limits too; say so
+    // now, naming config.json, rather than write a file that will not load.
+    if (!(dt_min >= 0 && dt_min <= dt_max))
+      return invalid_model(c.path() + ": \"time_step_limit\" must satisfy 0 <= min <= max, got " + lim.dump());
   }
   if (d_state <= 0 || d_conv <= 0 || n_heads <= 0 || head_dim <= 0 || n_groups <= 0 || n_heads % n_groups != 0)
     return invalid_model(c.path() + ": state_size, conv_kernel, num_heads, head_dim, n_groups must be positive, "
