@@ -9,6 +9,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -411,4 +412,37 @@ TEST_CASE("BPE merges agree with a naive greedy reference on long words") {
     CAPTURE(s);
     CHECK(t.encode(s) == ids);
   }
+}
+
+// Unicode's own conformance file, when the unicode-data package provides it
+// (the same package the tables were generated from).
+TEST_CASE("NFC conformance (NormalizationTest.txt)") {
+  FILE* f = popen("bzip2 -dc /usr/share/unicode/NormalizationTest.txt.bz2 2>/dev/null", "r");
+  if (f == nullptr) return;
+  auto field = [](const std::string& hex) {
+    std::string out;
+    std::stringstream ss(hex);
+    for (std::string cp; ss >> cp;) eidetic::unicode::append_utf8(out, std::stoul(cp, nullptr, 16));
+    return out;
+  };
+  char buf[4096];
+  size_t checked = 0;
+  while (std::fgets(buf, sizeof buf, f)) {
+    const std::string line(buf);
+    if (line.empty() || line[0] == '#' || line[0] == '@') continue;
+    std::vector<std::string> c;
+    std::stringstream ss(line);
+    for (std::string item; c.size() < 5 && std::getline(ss, item, ';');) c.push_back(field(item));
+    if (c.size() < 5) continue;
+    using eidetic::unicode::nfc;
+    CAPTURE(line);
+    CHECK(nfc(c[0]) == c[1]);
+    CHECK(nfc(c[1]) == c[1]);
+    CHECK(nfc(c[2]) == c[1]);
+    CHECK(nfc(c[3]) == c[3]);
+    CHECK(nfc(c[4]) == c[3]);
+    ++checked;
+  }
+  pclose(f);
+  MESSAGE("NormalizationTest lines checked: " << checked);
 }
