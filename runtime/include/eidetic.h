@@ -127,7 +127,9 @@ EIDETIC_API eidetic_status eidetic_sample(eidetic_sampler* sampler, const eideti
 /* ---- generation -------------------------------------------------------- */
 
 /* Called for each generated token with the text it completes (possibly empty
- * while a multi-byte character is incomplete). Return non-zero to stop. */
+ * while a multi-byte character is incomplete). If generation ends with an
+ * incomplete character held back, one last call passes token -1 and those bytes
+ * (invalid ones as U+FFFD). Return non-zero to stop. */
 typedef int (*eidetic_token_callback)(void* user, int32_t token, const char* text, size_t text_len);
 
 /* Tokenize prompt, prefill, then sample and decode up to max_tokens tokens,
