@@ -8,6 +8,7 @@ packages=(
   flatbuffers-compiler libflatbuffers-dev
   libxnnpack-dev libpthreadpool-dev libcpuinfo-dev
   doctest-dev nlohmann-json3-dev libcli11-dev
+  unicode-data bzip2
 )
 
 missing=()
