@@ -111,9 +111,9 @@ void AddedTokenMatcher::split(std::string_view text, bool parse_special,
     size_t begin = m.begin, end = m.end;
     if (p.lstrip) begin = std::max(whitespace_start(text, begin), done);
     if (p.rstrip) end = whitespace_end(text, end);
-    // HF resumes scanning at the match end even after rstrip; resuming after
-    // the stripped whitespace keeps segments from overlapping.
-    from = end;
+    // Like HF, the scan resumes at the match's own end even after rstrip, so
+    // a token starting inside the stripped whitespace is still found (its
+    // segment then overlaps; only ids and the text between matter).
     if (done < begin) out.push_back({done, begin, -1});
     out.push_back({begin, end, p.id});
     done = end;

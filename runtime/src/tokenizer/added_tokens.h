@@ -34,9 +34,10 @@ class AddedTokenMatcher {
 
   bool empty() const { return nodes_.size() <= 1; }
 
-  // Splits text into segments covering it. With parse_special false,
-  // special tokens are not matched (their text is tokenized as text), but
-  // like HF the scan still steps over them.
+  // Splits text into segments covering it, in order. With parse_special
+  // false, special tokens are not matched (their text is tokenized as text),
+  // but like HF the scan still steps over them. As in HF, a token found in
+  // the whitespace an rstrip token swallowed yields a segment overlapping it.
   void split(std::string_view text, bool parse_special, std::vector<Segment>& out) const;
 
  private:

@@ -10,7 +10,9 @@ add_prefix_space, the Metaspace pre-tokenizer, unk without byte fallback,
 and added tokens with lstrip / rstrip / single_word / normalized. The output,
 tokenizer_cases_extra.json, maps each configuration to {"base", "patch",
 "cases"}; a case holds the text, encode(text, add_special_tokens=False).ids,
-decode(ids) and decode(ids, skip_special_tokens=True)."""
+the same with encode_special_tokens set (specials as plain text), decode(ids)
+and decode(ids, skip_special_tokens=True); "decodes" holds decode() of random
+id sequences (invalid UTF-8 byte runs included)."""
 import json
 import os
 import random
@@ -106,6 +108,9 @@ CONFIGS = {
             {"type": "Replace", "pattern": {"String": " "}, "content": MS}]},
         "decoder": no_strip_decoder}),
     "metaspace_unk_no_fallback": ("metaspace_bytefallback_bpe", {"model": {"byte_fallback": False}}),
+    "added_overlap": ("bytelevel_bpe", {"added_tokens": added(bl, [
+        ("<r>", {"special": True, "rstrip": True}), ("  ", {}), ("<l>", {"lstrip": True}),
+        ("<l><r>", {"special": True})])}),
     "metaspace_unk_no_fuse": ("metaspace_bytefallback_bpe", {"model": {"byte_fallback": False, "fuse_unk": False}}),
 }
 
@@ -120,7 +125,7 @@ TEXTS = [
     "<|endoftext|>", "mixed<|endoftext|>special", "<|begin|>hi<|begin|>", "a <|x|>   next", "<|x|>",
     "a <mask> b", "a<mask>b", "x  <mask>  y", "<mask>", " <mask>", "word", "a word b", "swordfish words",
     "hello", "Hello hello HELLO", "hello world", " hello world!", "say hello world", "[x] a[x] [x]b",
-    "<s>Hi</s> <s> Hi", "</s>", "<unk>", "<0x41>B", "a<mask> b <mask>  c", "\u2581lit\u2581eral",
+    "<s>Hi</s> <s> Hi", "a<r>   b<r>  <l>c", "x <l>  <r>y", "<l><r> <l><r>", "<r>\n  \n", "</s>", "<unk>", "<0x41>B", "a<mask> b <mask>  c", "\u2581lit\u2581eral",
     "def f(x):\n    return x**2  # comment", "URL: https://example.com/path?q=1&r=2#frag",
     "A" * 70, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa bbbbbbbbbbbbbbbbbbb",
 ]
@@ -132,7 +137,7 @@ def random_texts(n, seed=1234):
              "'.,;:!?-()[]{}<>\"/\\_|", "\u00e9\u00e8\u00fc\u00df\u00f1\u0301\u0308\u017f\u212a",
              "\u65e5\u672c\u8a9e\u4e2d\u6587\u306e\u30c6\u30ad", "\U0001F600\U0001F389\u200d",
              "\u00a0\u3000\u2003\u0085", "\u0661\u00bd\u00b2", "\u1100\u1161\u11a8\uac00",
-             "<|endoftext|>", "<mask>", "hello", " world"]
+             "<|endoftext|>", "<mask>", "hello", " world", "<r>", "<l>", "<s>", "</s>"]
     out = []
     for _ in range(n):
         parts = [rng.choice(pools[rng.randrange(len(pools))]) if rng.random() < 0.8 else rng.choice(pools)
@@ -145,7 +150,24 @@ def cases(tok, texts):
     rows = []
     for s in texts:
         ids = tok.encode(s, add_special_tokens=False).ids
-        rows.append({"text": s, "ids": ids, "decoded": tok.decode(ids, skip_special_tokens=False),
+        tok.encode_special_tokens = True  # special tokens in the text are plain text
+        plain = tok.encode(s, add_special_tokens=False).ids
+        tok.encode_special_tokens = False
+        rows.append({"text": s, "ids": ids, "ids_plain": plain,
+                     "decoded": tok.decode(ids, skip_special_tokens=False),
+                     "decoded_skip": tok.decode(ids, skip_special_tokens=True)})
+    return rows
+
+
+def random_decodes(tok, vocab_size, n=60, seed=99):
+    """decode() of random id sequences, half of them drawn from the first
+    300 ids, where the byte tokens of both fixtures lie."""
+    rng = random.Random(seed)
+    rows = []
+    for _ in range(n):
+        top = 300 if rng.random() < 0.5 else vocab_size
+        ids = [rng.randrange(min(top, vocab_size)) for _ in range(rng.randrange(0, 16))]
+        rows.append({"ids": ids, "decoded": tok.decode(ids, skip_special_tokens=False),
                      "decoded_skip": tok.decode(ids, skip_special_tokens=True)})
     return rows
 
@@ -166,7 +188,8 @@ def main():
         tok = Tokenizer.from_str(json.dumps(spec))
         for t in spec["added_tokens"]:
             assert tok.token_to_id(t["content"]) == t["id"], (name, t)
-        result[name] = {"base": base_name, "patch": patch, "cases": cases(tok, texts)}
+        result[name] = {"base": base_name, "patch": patch, "cases": cases(tok, texts),
+                        "decodes": random_decodes(tok, tok.get_vocab_size(with_added_tokens=True))}
         print(name, len(result[name]["cases"]))
     with open(os.path.join(out_dir, "tokenizer_cases_extra.json"), "w", encoding="utf-8") as f:
         json.dump(result, f, ensure_ascii=False, indent=0)
