@@ -1,5 +1,7 @@
 #include "runtime/src/tokenizer/bpe.h"
 
+#include "runtime/src/tokenizer/unicode.h"
+
 #include <algorithm>
 #include <limits>
 
@@ -35,7 +37,35 @@ Status BpeMerges::init(const std::vector<std::string>& vocab,
     // A repeated pair takes its last rank, as HF's HashMap collect does.
     merges_.put(pair_key(left, right), pair_key(static_cast<int32_t>(rank), it->second));
   }
+  init_boundaries(vocab, merges);
   return Status::ok();
+}
+
+// A merge joins a token ending in some character with one starting in some
+// character; the set of such (last, first) pairs tells which boundaries
+// between two symbols no merge can ever cross, whatever grows around them.
+void BpeMerges::init_boundaries(const std::vector<std::string>& vocab,
+                                const std::vector<std::pair<int32_t, int32_t>>& merges) {
+  first_char_.assign(vocab.size(), 0);
+  last_char_.assign(vocab.size(), 0);
+  for (size_t id = 0; id < vocab.size(); ++id) {
+    const std::string& t = vocab[id];
+    if (t.empty()) continue;
+    first_char_[id] = unicode::decode_utf8(t, 0).cp;
+    size_t last = t.size() - 1;
+    while (last > 0 && (static_cast<uint8_t>(t[last]) & 0xC0) == 0x80) --last;
+    last_char_[id] = unicode::decode_utf8(t, last).cp;
+  }
+  joinable_ = FlatU64Map();
+  chunkable_ = true;
+  for (const auto& [left, right] : merges) {
+    if (vocab[left].empty() || vocab[right].empty()) chunkable_ = false;  // edges unknown
+    joinable_.put((uint64_t{last_char_[left]} << 32) | first_char_[right], 1);
+  }
+}
+
+bool BpeMerges::joinable(int32_t left, int32_t right) const {
+  return joinable_.find((uint64_t{last_char_[left]} << 32) | first_char_[right]) != nullptr;
 }
 
 bool BpeMerges::find(int32_t left, int32_t right, int32_t* rank, int32_t* result) const {
@@ -48,11 +78,30 @@ bool BpeMerges::find(int32_t left, int32_t right, int32_t* rank, int32_t* result
 
 void BpeMerges::apply(std::vector<int32_t>& symbols) const {
   if (symbols.size() < 2 || merges_.size() == 0) return;
-  if (symbols.size() <= kSmallWord) {
-    apply_small(symbols);
-  } else {
-    apply_large(symbols);
+  if (symbols.size() <= kSmallWord) return apply_small(symbols);
+  if (!chunkable_) return apply_large(symbols);
+  apply_chunked(symbols);
+}
+
+// A long word (a whole metaspace segment) cut where no merge can ever cross:
+// merges never interact across such a cut, so each piece merged on its own
+// gives exactly what the whole would, with short pieces on the fast path.
+void BpeMerges::apply_chunked(std::vector<int32_t>& symbols) const {
+  std::vector<int32_t> out, chunk;
+  out.reserve(symbols.size());
+  size_t start = 0;
+  for (size_t i = 1; i <= symbols.size(); ++i) {
+    if (i < symbols.size() && joinable(symbols[i - 1], symbols[i])) continue;
+    chunk.assign(symbols.begin() + start, symbols.begin() + i);
+    if (chunk.size() <= kSmallWord) {
+      apply_small(chunk);
+    } else {
+      apply_large(chunk);
+    }
+    out.insert(out.end(), chunk.begin(), chunk.end());
+    start = i;
   }
+  symbols.swap(out);
 }
 
 // rank[i] is the rank of the pair (symbols[i], symbols[i+1]); each step

@@ -99,14 +99,22 @@ void Encoder::encode_metaspace_word(std::string_view word) {
   symbols_.clear();
   SymbolBuilder b(t_.symbols, symbols_);
   for (size_t i = 0; i < word.size();) {
-    const unicode::Utf8Step step = unicode::decode_utf8(word, i);
-    const int32_t id = char_id(step.cp);
+    const auto byte = static_cast<uint8_t>(word[i]);
+    size_t length = 1;
+    int32_t id;
+    if (byte < 0x80) {  // ASCII inline: most text is
+      id = t_.ascii_ids[byte];
+    } else {
+      const unicode::Utf8Step step = unicode::decode_utf8(word, i);
+      length = step.length;
+      id = char_id(step.cp);
+    }
     if (id >= 0) {
       b.add_known(id);
     } else {
-      b.add_unknown(word.substr(i, step.length));
+      b.add_unknown(word.substr(i, length));
     }
-    i += step.length;
+    i += length;
   }
   b.finish();
   t_.merges.apply(symbols_);
