@@ -110,8 +110,10 @@ Result<std::string> Reader::string_pattern(const json& obj, const char* where) c
 
 Status Reader::read_model(const json& model, TokenizerData* d) {
   if (!model.is_object()) return malformed("\"model\" is missing");
+  // Older files may omit the type; HF then recognises BPE by its merges.
+  const bool untyped_bpe = !model.contains("type") && model.contains("merges");
   const std::string type = type_of(model);
-  if (type != "BPE") return unsupported_piece("model type \"" + type + "\"");
+  if (type != "BPE" && !untyped_bpe) return unsupported_piece("model type \"" + type + "\"");
   if (model.contains("dropout") && !model["dropout"].is_null() &&
       !(model["dropout"].is_number() && model["dropout"].get<double>() == 0.0))
     return unsupported_piece("BPE dropout");
