@@ -383,16 +383,47 @@ TEST_CASE("prefill in one call equals the same tokens one by one") {
         CHECK(steps->n_past() == n);
         const float* a = whole->logits();
         const float* b = steps->logits();
+        // Prompts of 16 tokens or more take the chunked Mamba-2 scan, which
+        // sums in another order than the recurrence: equal up to rounding,
+        // judged as the golden tests judge (scaled by 1 + |logit|).
         float worst = 0;
         size_t bad = 0;
         for (uint32_t k = 0; k < vocab; ++k) {
-          const float err = std::fabs(a[k] - b[k]) / std::max(std::fabs(b[k]), 1e-30f);
+          const float err = std::fabs(a[k] - b[k]) / (1.0f + std::fabs(b[k]));
           worst = std::max(worst, err);
-          bad += !(std::fabs(a[k] - b[k]) <= 1e-5f * std::fabs(b[k]));
+          bad += !(err <= 1e-5f);
         }
-        INFO("worst relative difference " << worst);
+        INFO("worst scaled difference " << worst);
         CHECK(bad == 0);
       }
     }
+  }
+}
+
+TEST_CASE("1, 2 and 3 threads give the same logits bit for bit") {
+  // The threaded kernels split work by channel, head or token row, and the
+  // products by output tile, never inside a sum: the thread count changes
+  // nothing. A prompt of 100 (chunked Mamba-2 scan) in passes of 64, then decode.
+  for (const char* arch : {"mamba2", "mamba", "falcon_mamba"}) {
+    CAPTURE(arch);
+    std::vector<std::vector<float>> runs;
+    for (int threads : {1, 2, 3}) {
+      LoadOptions o;
+      o.backend_options.n_threads = threads;
+      auto m = Model::load(test::converted(arch), o);
+      REQUIRE_MESSAGE(m.is_ok(), m.status().message());
+      auto s = new_session(**m);
+      const uint32_t vocab = (*m)->vocab_size();
+      const auto prompt = tokens(100, vocab);
+      std::vector<float> all(prompt.size() * vocab);
+      REQUIRE(s->forward_all(prompt.data(), prompt.size(), all.data()).is_ok());
+      for (size_t i = 0; i < 5; ++i) {
+        REQUIRE(s->decode(pattern(i, vocab)).is_ok());
+        all.insert(all.end(), s->logits(), s->logits() + vocab);
+      }
+      runs.push_back(std::move(all));
+    }
+    CHECK(same_bits(runs[1], runs[0]));
+    CHECK(same_bits(runs[2], runs[0]));
   }
 }

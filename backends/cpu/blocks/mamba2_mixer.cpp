@@ -14,6 +14,15 @@
 namespace eidetic::cpu {
 namespace {
 
+// Prompts of at least kChunkedMinTokens tokens take the chunked (SSD) form of
+// the scan, in chunks of kChunk tokens; shorter ones, and decode, the
+// recurrence. Both measured on the mamba2-130m shape (24 heads of 64, d_state
+// 128) with cpu_scan_bench: see backends/cpu/kernels/scan_bench.cpp. The
+// file's chunk_size (256 for released models) suits GPUs; on the CPU short
+// chunks win, as the work inside a chunk grows with its length.
+constexpr size_t kChunkedMinTokens = 16;
+constexpr size_t kChunk = 16;
+
 class Mamba2Mixer : public Mixer {
  public:
   Mamba2Mixer(const ModelFile& file, const fb::Mamba2Mixer& m, const BlockState& state, Linear in_proj,
@@ -33,7 +42,8 @@ class Mamba2Mixer : public Mixer {
   }
 
   size_t scratch_floats(size_t n) const override {
-    return n * (proj_w_ + conv_dim_ + nh_ + 2 * di_) + 5 * kScratchPad;
+    const size_t chunked = n >= kChunkedMinTokens ? ssd_chunked_scratch_floats(n, nh_, hd_, ng_, ds_, kChunk) : 0;
+    return n * (proj_w_ + conv_dim_ + nh_ + 2 * di_) + 5 * kScratchPad + chunked;
   }
 
   Status forward(const float* x, size_t n, float* out, float* state, float* scratch, pthreadpool_t pool) override {
@@ -42,8 +52,9 @@ class Mamba2Mixer : public Mixer {
     float* dt = xbc + n * conv_dim_ + kScratchPad;  // [n, n_heads]
     float* y = dt + n * nh_ + kScratchPad;          // [n, d_inner]
     float* normed = y + n * di_ + kScratchPad;      // [n, d_inner]
+    float* chunk_scratch = normed + n * di_ + kScratchPad;
     EID_TRY(in_proj_.run(x, n, proj, pool));
-    causal_conv1d_silu(proj + di_, proj_w_, n, conv_dim_, k_, conv_w_, conv_b_, state, xbc, conv_dim_);
+    causal_conv1d_silu(proj + di_, proj_w_, n, conv_dim_, k_, conv_w_, conv_b_, state, xbc, conv_dim_, pool);
     for (size_t t = 0; t < n; ++t)
       for (size_t h = 0; h < nh_; ++h)
         dt[t * nh_ + h] = std::clamp(softplus(proj[t * proj_w_ + di_ + conv_dim_ + h] + dt_bias_[h]), dt_min_, dt_max_);
@@ -56,8 +67,9 @@ class Mamba2Mixer : public Mixer {
     a.a = a_.data(), a.d = d_;
     a.state = state + ssm_offset_;
     a.y = y, a.y_stride = di_;
-    ssd_scan(a);
-    gated_rms_norm(y, di_, proj, proj_w_, norm_w_, norm_eps_, n, di_, di_ / norm_groups_, normed, di_);
+    if (n >= kChunkedMinTokens) ssd_chunked(a, kChunk, chunk_scratch, pool);
+    else ssd_scan(a, pool);
+    gated_rms_norm(y, di_, proj, proj_w_, norm_w_, norm_eps_, n, di_, di_ / norm_groups_, normed, di_, pool);
     return out_proj_.run(normed, n, out, pool);
   }
 

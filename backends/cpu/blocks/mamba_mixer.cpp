@@ -7,10 +7,14 @@
 #include "backends/cpu/blocks/cpu_block.h"
 #include "backends/cpu/kernels/activations.h"
 #include "backends/cpu/kernels/kernels.h"
+#include "backends/cpu/kernels/parallel_for.h"
 #include "backends/cpu/linear.h"
 
 namespace eidetic::cpu {
 namespace {
+
+// softplus of dt: elementwise, shared among threads in tiles of this many.
+constexpr size_t kSoftplusTile = 4096;
 
 class MambaMixer : public Mixer {
  public:
@@ -42,7 +46,7 @@ class MambaMixer : public Mixer {
     float* dt = dbc + n * dbc_w + kScratchPad;          // [n, di]
     float* y = dt + n * di_ + kScratchPad;              // [n, di]
     EID_TRY(in_proj_.run(x, n, xz, pool));
-    causal_conv1d_silu(xz, 2 * di_, n, di_, k_, conv_w_, conv_b_, state, xc, di_);
+    causal_conv1d_silu(xz, 2 * di_, n, di_, k_, conv_w_, conv_b_, state, xc, di_, pool);
     EID_TRY(x_proj_.run(xc, n, dbc, pool));
     if (bc_norm_eps_ > 0) {  // FalconMamba: weightless RMSNorm of dt, B and C
       rms_norm(dbc, dbc_w, nullptr, bc_norm_eps_, n, r_, dbc, dbc_w);
@@ -50,7 +54,9 @@ class MambaMixer : public Mixer {
       rms_norm(dbc + r_ + ds_, dbc_w, nullptr, bc_norm_eps_, n, ds_, dbc + r_ + ds_, dbc_w);
     }
     EID_TRY(dt_proj_.run(dbc, n, dt, pool));
-    for (size_t i = 0; i < n * di_; ++i) dt[i] = softplus(dt[i]);
+    parallel_for(pool, n * di_, kSoftplusTile, [dt](size_t i0, size_t i1) {
+      for (size_t i = i0; i < i1; ++i) dt[i] = softplus(dt[i]);
+    });
     SelectiveScanArgs a{};
     a.n_tokens = n, a.d_inner = di_, a.d_state = ds_;
     a.x = xc, a.x_stride = di_;
@@ -61,7 +67,7 @@ class MambaMixer : public Mixer {
     a.a = a_.data(), a.d = d_;
     a.state = state + ssm_offset_;
     a.y = y, a.y_stride = di_;
-    selective_scan(a);
+    selective_scan(a, pool);
     return out_proj_.run(y, n, out, pool);
   }
 

@@ -38,7 +38,7 @@ class NormBlock : public CpuBlock {
  public:
   NormBlock(const float* w, float eps, size_t hidden) : w_(w), eps_(eps), hidden_(hidden) {}
   Status run(CpuPass& p) override {
-    rms_norm(p.h, hidden_, w_, eps_, p.n, hidden_, p.h, hidden_);
+    rms_norm(p.h, hidden_, w_, eps_, p.n, hidden_, p.h, hidden_, p.pool);
     return Status::ok();
   }
 
@@ -75,7 +75,7 @@ class ResidualBlock : public CpuBlock {
     float* x = p.scratch;
     float* y = x + p.n * hidden_ + kScratchPad;
     float* rest = y + p.n * hidden_ + kScratchPad;
-    rms_norm(p.h, hidden_, norm_, eps_, p.n, hidden_, x, hidden_);
+    rms_norm(p.h, hidden_, norm_, eps_, p.n, hidden_, x, hidden_, p.pool);
     EID_TRY(mixer_->forward(x, p.n, y, p.state + state_offset_, rest, p.pool));
     for (size_t i = 0; i < p.n * hidden_; ++i) p.h[i] += y[i];
     return Status::ok();

@@ -9,6 +9,8 @@
 // projection output without a copy. All buffers are f32.
 #pragma once
 
+#include <pthreadpool.h>
+
 #include <cstddef>
 
 namespace eidetic::cpu {
@@ -72,5 +74,38 @@ struct SsdScanArgs {
   float* y; size_t y_stride;
 };
 void ssd_scan(const SsdScanArgs& args);
+
+// The same recurrence for a prompt, in the chunked ("SSD") form: within each
+// chunk of tokens the outputs come from matrix products (C·Bᵀ masked by the
+// decay products, times dt·x; C times the state at the chunk's start), and the
+// state passes from chunk to chunk, ending as ssd_scan leaves it. Equal to
+// ssd_scan up to rounding (not bit for bit). `chunk` is the chunk length
+// (clamped to 1 .. kSsdMaxChunk); scratch holds ssd_chunked_scratch_floats()
+// floats and must not overlap the arguments. With a pool, heads are spread
+// over its threads; the result is the same bit for bit for any pool.
+constexpr size_t kSsdMaxChunk = 256;
+inline size_t ssd_chunk_length(size_t chunk, size_t n_tokens) {
+  size_t l = chunk < 1 ? 1 : chunk > kSsdMaxChunk ? kSsdMaxChunk : chunk;
+  return n_tokens < l ? n_tokens : l;
+}
+size_t ssd_chunked_scratch_floats(size_t n_tokens, size_t n_heads, size_t head_dim, size_t n_groups,
+                                  size_t d_state, size_t chunk);
+void ssd_chunked(const SsdScanArgs& args, size_t chunk, float* scratch, pthreadpool_t pool);
+
+// Threaded forms of the kernels above: the work is split over the pool's
+// threads by token row (norms), channel (conv, selective_scan) or head
+// (ssd_scan), never inside a reduction, so the result is the same bit for bit
+// as the single-threaded call, for any pool. A null pool, or too little work
+// to share, runs on the calling thread.
+void rms_norm(const float* x, size_t x_stride, const float* w, float eps, size_t n_tokens,
+              size_t dim, float* y, size_t y_stride, pthreadpool_t pool);
+void gated_rms_norm(const float* x, size_t x_stride, const float* z, size_t z_stride,
+                    const float* w, float eps, size_t n_tokens, size_t dim, size_t group_size,
+                    float* y, size_t y_stride, pthreadpool_t pool);
+void causal_conv1d_silu(const float* x, size_t x_stride, size_t n_tokens, size_t channels,
+                        size_t k, const float* w, const float* bias, float* tail, float* y,
+                        size_t y_stride, pthreadpool_t pool);
+void selective_scan(const SelectiveScanArgs& args, pthreadpool_t pool);
+void ssd_scan(const SsdScanArgs& args, pthreadpool_t pool);
 
 }  // namespace eidetic::cpu
