@@ -7,7 +7,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "backends/cpu/kernels/kernels.h"
@@ -128,6 +130,12 @@ TEST_CASE("ssd_chunked agrees with the ssd_scan reference (outputs and final sta
               ssd_chunked_avx2(s.args(0, n, st3.data(), y3.data()), chunk, scratch.data(), nullptr);
               worst = std::max(worst, check_close(y3.data(), ref.data(), n, width, s.ys, kTol));
               worst = std::max(worst, check_close(st3.data(), ref_state.data(), 1, st3.size(), st3.size(), kTol));
+            }
+            if (cpu_has_avx512f()) {
+              std::vector<float> y4(n * s.ys, 0.0f), st4 = s.state0;
+              ssd_chunked_avx512(s.args(0, n, st4.data(), y4.data()), chunk, scratch.data(), nullptr);
+              worst = std::max(worst, check_close(y4.data(), ref.data(), n, width, s.ys, kTol));
+              worst = std::max(worst, check_close(st4.data(), ref_state.data(), 1, st4.size(), st4.size(), kTol));
             }
 #endif
             // Row padding between outputs is left alone.
@@ -258,4 +266,49 @@ TEST_CASE("threaded kernels give the same bits for 1, 2 and 3 threads") {
       }
     }
   }
+}
+
+// ---------------------------------------------------------------- softplus
+TEST_CASE("softplus against double precision") {
+  std::vector<float> x;
+  for (double v = -120.0; v <= 40.0; v += 1.0 / 512) x.push_back(float(v));
+  std::mt19937 rng(14);
+  for (float v : rand_vec(rng, 20000, -1.0f, 1.0f)) x.push_back(v * 1e-3f);
+  const float specials[] = {0.0f, -0.0f, 20.0f, 20.000002f, 19.999998f, -17.0f, -16.6f, 88.0f, 89.0f,
+                            -87.0f, -104.0f, -1e4f, 1e4f, std::numeric_limits<float>::infinity(),
+                            -std::numeric_limits<float>::infinity()};
+  x.insert(x.end(), std::begin(specials), std::end(specials));
+  auto check = [&](const std::string& name, void (*f)(const float*, size_t, float*)) {
+    CAPTURE(name);
+    std::vector<float> y(x.size());
+    f(x.data(), x.size(), y.data());
+    double worst = 0;
+    size_t bad = 0;
+    for (size_t i = 0; i < x.size(); ++i) {
+      const double v = x[i];
+      const double want = v > 20 ? v : std::log1p(std::exp(v));
+      if (std::isinf(want)) {
+        bad += !(y[i] == float(want));
+        continue;
+      }
+      // Relative, down to the smallest normal float (below it, absolute).
+      const double e = std::fabs(y[i] - want) / std::max(std::fabs(want), 1.17549435e-38);
+      worst = std::max(worst, e);
+      if (!(e <= 1e-6) && ++bad <= 5) MESSAGE("x=" << x[i] << " got " << y[i] << " want " << want);
+    }
+    MESSAGE(name << ": worst relative error " << worst);
+    CHECK(bad == 0);
+    // In place gives the same bits.
+    std::vector<float> io = x;
+    f(io.data(), io.size(), io.data());
+    CHECK(same_bits(io, y));
+  };
+  check("ref", softplus_ref);
+  check("dispatched", softplus);
+#if defined(EIDETIC_CPU_KERNELS_AVX2)
+  if (cpu_has_avx2_fma()) check("avx2", softplus_avx2);
+#endif
+  float nan_in = std::numeric_limits<float>::quiet_NaN(), nan_out = 0;
+  softplus(&nan_in, 1, &nan_out);
+  CHECK(std::isnan(nan_out));
 }

@@ -5,7 +5,6 @@
 #include <vector>
 
 #include "backends/cpu/blocks/cpu_block.h"
-#include "backends/cpu/kernels/activations.h"
 #include "backends/cpu/kernels/kernels.h"
 #include "backends/cpu/kernels/parallel_for.h"
 #include "backends/cpu/linear.h"
@@ -54,9 +53,7 @@ class MambaMixer : public Mixer {
       rms_norm(dbc + r_ + ds_, dbc_w, nullptr, bc_norm_eps_, n, ds_, dbc + r_ + ds_, dbc_w);
     }
     EID_TRY(dt_proj_.run(dbc, n, dt, pool));
-    parallel_for(pool, n * di_, kSoftplusTile, [dt](size_t i0, size_t i1) {
-      for (size_t i = i0; i < i1; ++i) dt[i] = softplus(dt[i]);
-    });
+    parallel_for(pool, n * di_, kSoftplusTile, [dt](size_t i0, size_t i1) { softplus(dt + i0, i1 - i0, dt + i0); });
     SelectiveScanArgs a{};
     a.n_tokens = n, a.d_inner = di_, a.d_state = ds_;
     a.x = xc, a.x_stride = di_;

@@ -13,16 +13,15 @@ namespace {
 constexpr size_t kMaxK = 8;  // wider kernels (none known) take the reference form
 constexpr size_t kChunk = 16;
 
-// One block of up to 8 channels starting at c0 (none at or past c_end). K > 0
-// fixes the kernel width at compile time so that the window is unrolled into
-// registers; K == 0 reads k.
+// One block of up to 8 channels starting at c0. K > 0 fixes the kernel width at
+// compile time so that the window is unrolled into registers; K == 0 reads k.
 template <size_t K>
 void conv_block(const float* x, size_t x_stride, size_t n_tokens, size_t channels, size_t k,
                 const float* w, const float* bias, float* tail, float* y, size_t y_stride,
-                size_t c0, size_t c_end) {
+                size_t c0) {
   const size_t kk = K ? K : k;
   const size_t hist = kk - 1;
-  const size_t count = min_size(c_end - c0, 8);
+  const size_t count = min_size(channels - c0, 8);
   const __m256i m = lane_mask(count);
 
   // wt[j] lane l = w[c0 + l, j]: a gather, since w is [channels, k].
@@ -54,14 +53,8 @@ void conv_block(const float* x, size_t x_stride, size_t n_tokens, size_t channel
 void causal_conv1d_silu_avx2(const float* x, size_t x_stride, size_t n_tokens, size_t channels,
                              size_t k, const float* w, const float* bias, float* tail, float* y,
                              size_t y_stride) {
-  causal_conv1d_silu_cols_avx2(x, x_stride, n_tokens, channels, k, w, bias, tail, y, y_stride, 0, channels);
-}
-
-void causal_conv1d_silu_cols_avx2(const float* x, size_t x_stride, size_t n_tokens, size_t channels,
-                                  size_t k, const float* w, const float* bias, float* tail, float* y,
-                                  size_t y_stride, size_t c_begin, size_t c_end) {
   if (k > kMaxK) {
-    causal_conv1d_silu_cols_ref(x, x_stride, n_tokens, channels, k, w, bias, tail, y, y_stride, c_begin, c_end);
+    causal_conv1d_silu_ref(x, x_stride, n_tokens, channels, k, w, bias, tail, y, y_stride);
     return;
   }
   if (k == 0) return;
@@ -69,12 +62,12 @@ void causal_conv1d_silu_cols_avx2(const float* x, size_t x_stride, size_t n_toke
     const size_t n = min_size(n_tokens - t0, kChunk);
     const float* xc = x + t0 * x_stride;
     float* yc = y + t0 * y_stride;
-    for (size_t c0 = c_begin; c0 < c_end; c0 += 8) {
+    for (size_t c0 = 0; c0 < channels; c0 += 8) {
       switch (k) {
-        case 4: conv_block<4>(xc, x_stride, n, channels, k, w, bias, tail, yc, y_stride, c0, c_end); break;
-        case 3: conv_block<3>(xc, x_stride, n, channels, k, w, bias, tail, yc, y_stride, c0, c_end); break;
-        case 2: conv_block<2>(xc, x_stride, n, channels, k, w, bias, tail, yc, y_stride, c0, c_end); break;
-        default: conv_block<0>(xc, x_stride, n, channels, k, w, bias, tail, yc, y_stride, c0, c_end);
+        case 4: conv_block<4>(xc, x_stride, n, channels, k, w, bias, tail, yc, y_stride, c0); break;
+        case 3: conv_block<3>(xc, x_stride, n, channels, k, w, bias, tail, yc, y_stride, c0); break;
+        case 2: conv_block<2>(xc, x_stride, n, channels, k, w, bias, tail, yc, y_stride, c0); break;
+        default: conv_block<0>(xc, x_stride, n, channels, k, w, bias, tail, yc, y_stride, c0);
       }
     }
   }

@@ -10,12 +10,6 @@ namespace eidetic::cpu {
 void causal_conv1d_silu_ref(const float* x, size_t x_stride, size_t n_tokens, size_t channels,
                             size_t k, const float* w, const float* bias, float* tail, float* y,
                             size_t y_stride) {
-  causal_conv1d_silu_cols_ref(x, x_stride, n_tokens, channels, k, w, bias, tail, y, y_stride, 0, channels);
-}
-
-void causal_conv1d_silu_cols_ref(const float* x, size_t x_stride, size_t n_tokens, size_t channels,
-                                 size_t k, const float* w, const float* bias, float* tail, float* y,
-                                 size_t y_stride, size_t c_begin, size_t c_end) {
   if (k == 0) return;  // no kernel: nothing defined to compute
   const size_t hist = k - 1;  // rows in the tail
   // Row r of "tail ++ x" (r < hist: tail, else x row r - hist).
@@ -23,7 +17,7 @@ void causal_conv1d_silu_cols_ref(const float* x, size_t x_stride, size_t n_token
     return r < hist ? tail[r * channels + c] : x[(r - hist) * x_stride + c];
   };
   for (size_t t = 0; t < n_tokens; ++t) {
-    for (size_t c = c_begin; c < c_end; ++c) {
+    for (size_t c = 0; c < channels; ++c) {
       float acc = bias ? bias[c] : 0.0f;
       for (size_t j = 0; j < k; ++j) acc += w[c * k + j] * in(t + j, c);
       y[t * y_stride + c] = acc / (1.0f + std::exp(-acc));
@@ -32,7 +26,7 @@ void causal_conv1d_silu_cols_ref(const float* x, size_t x_stride, size_t n_token
   // New tail = the last k-1 rows of "tail ++ x". Row r takes row r + n_tokens,
   // which is never before r, so ascending order reads before it overwrites.
   for (size_t r = 0; r < hist; ++r)
-    for (size_t c = c_begin; c < c_end; ++c) tail[r * channels + c] = in(r + n_tokens, c);
+    for (size_t c = 0; c < channels; ++c) tail[r * channels + c] = in(r + n_tokens, c);
 }
 
 }  // namespace eidetic::cpu

@@ -23,6 +23,7 @@ struct Table {
   decltype(&causal_conv1d_silu_ref) causal_conv1d_silu = causal_conv1d_silu_ref;
   decltype(&selective_scan_ref) selective_scan = selective_scan_ref;
   decltype(&ssd_scan_ref) ssd_scan = ssd_scan_ref;
+  decltype(&softplus_ref) softplus = softplus_ref;
 };
 
 Table resolve() {
@@ -34,6 +35,7 @@ Table resolve() {
     t.causal_conv1d_silu = causal_conv1d_silu_avx2;
     t.selective_scan = selective_scan_avx2;
     t.ssd_scan = ssd_scan_avx2;
+    t.softplus = softplus_avx2;
   }
 #endif
   return t;
@@ -66,5 +68,7 @@ void causal_conv1d_silu(const float* x, size_t x_stride, size_t n_tokens, size_t
 void selective_scan(const SelectiveScanArgs& args) { table().selective_scan(args); }
 
 void ssd_scan(const SsdScanArgs& args) { table().ssd_scan(args); }
+
+void softplus(const float* x, size_t n, float* y) { table().softplus(x, n, y); }
 
 }  // namespace eidetic::cpu

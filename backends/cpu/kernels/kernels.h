@@ -75,6 +75,10 @@ struct SsdScanArgs {
 };
 void ssd_scan(const SsdScanArgs& args);
 
+// y[i] = softplus(x[i]) = log(1 + e^x[i]), or x[i] itself above 20 (PyTorch's
+// threshold). y may be x.
+void softplus(const float* x, size_t n, float* y);
+
 // The same recurrence for a prompt, in the chunked ("SSD") form: within each
 // chunk of tokens the outputs come from matrix products (C·Bᵀ masked by the
 // decay products, times dt·x; C times the state at the chunk's start), and the
@@ -82,7 +86,8 @@ void ssd_scan(const SsdScanArgs& args);
 // ssd_scan up to rounding (not bit for bit). `chunk` is the chunk length
 // (clamped to 1 .. kSsdMaxChunk); scratch holds ssd_chunked_scratch_floats()
 // floats and must not overlap the arguments. With a pool, heads are spread
-// over its threads; the result is the same bit for bit for any pool.
+// over its threads; the result is the same bit for bit for any pool. On CPUs
+// without a SIMD form of it (x86-64 AVX2 or AVX-512 so far), this runs ssd_scan.
 constexpr size_t kSsdMaxChunk = 256;
 inline size_t ssd_chunk_length(size_t chunk, size_t n_tokens) {
   size_t l = chunk < 1 ? 1 : chunk > kSsdMaxChunk ? kSsdMaxChunk : chunk;

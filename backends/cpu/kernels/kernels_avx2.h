@@ -22,11 +22,12 @@ void causal_conv1d_silu_avx2(const float* x, size_t x_stride, size_t n_tokens, s
                              size_t y_stride);
 void selective_scan_avx2(const SelectiveScanArgs& args);
 void ssd_scan_avx2(const SsdScanArgs& args);
-void causal_conv1d_silu_cols_avx2(const float* x, size_t x_stride, size_t n_tokens, size_t channels,
-                                  size_t k, const float* w, const float* bias, float* tail, float* y,
-                                  size_t y_stride, size_t c_begin, size_t c_end);
+void softplus_avx2(const float* x, size_t n, float* y);
 // ssd_chunked with AVX2 matrix products; heads spread over the pool (may be null).
 void ssd_chunked_avx2(const SsdScanArgs& args, size_t chunk, float* scratch, pthreadpool_t pool);
+// The same on AVX-512F vectors: only where cpu_has_avx512f().
+void ssd_chunked_avx512(const SsdScanArgs& args, size_t chunk, float* scratch, pthreadpool_t pool);
+bool cpu_has_avx512f();
 
 // y[i] = exp(x[i]) with the vector exp the kernels use (exp_avx2.h); exposed so
 // that tests can measure its error against std::exp.

@@ -18,11 +18,7 @@ void causal_conv1d_silu_ref(const float* x, size_t x_stride, size_t n_tokens, si
 void selective_scan_ref(const SelectiveScanArgs& args);
 void ssd_scan_ref(const SsdScanArgs& args);
 
-// causal_conv1d_silu on channels [c_begin, c_end) only (the tail's other
-// columns are neither read nor written): threads split the channels with it.
-void causal_conv1d_silu_cols_ref(const float* x, size_t x_stride, size_t n_tokens, size_t channels,
-                                 size_t k, const float* w, const float* bias, float* tail, float* y,
-                                 size_t y_stride, size_t c_begin, size_t c_end);
+void softplus_ref(const float* x, size_t n, float* y);
 // ssd_chunked on one thread; scratch as for ssd_chunked.
 void ssd_chunked_ref(const SsdScanArgs& args, size_t chunk, float* scratch);
 

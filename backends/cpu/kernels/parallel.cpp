@@ -10,7 +10,6 @@
 
 #include "backends/cpu/kernels/kernels.h"
 #include "backends/cpu/kernels/kernels_avx2.h"
-#include "backends/cpu/kernels/kernels_ref.h"
 #include "backends/cpu/kernels/parallel_for.h"
 #include "backends/cpu/kernels/ssd_chunked_layout.h"
 
@@ -20,32 +19,31 @@ namespace {
 // Below this many multiply-adds (roughly) a call runs on one thread.
 constexpr size_t kMinParallelWork = 16384;
 
-using ConvColsFn = decltype(&causal_conv1d_silu_cols_ref);
-
-struct Forms {
-  ConvColsFn conv_cols = causal_conv1d_silu_cols_ref;
-  bool chunked_avx2 = false;
-};
-
-const Forms& forms() {
-  static const Forms f = [] {
-    Forms r;
-#if defined(EIDETIC_CPU_KERNELS_AVX2)
-    if (cpu_has_avx2_fma()) {
-      r.conv_cols = causal_conv1d_silu_cols_avx2;
-      r.chunked_avx2 = true;
-    }
-#endif
-    return r;
-  }();
-  return f;
-}
-
 bool threaded(pthreadpool_t pool, size_t work) {
   return pool && pthreadpool_get_threads_count(pool) > 1 && work >= kMinParallelWork;
 }
 
+using ChunkedFn = void (*)(const SsdScanArgs&, size_t, float*, pthreadpool_t);
+
+// The best SIMD form of ssd_chunked for this CPU, or null.
+ChunkedFn chunked_form() {
+  static const ChunkedFn f = []() -> ChunkedFn {
+#if defined(EIDETIC_CPU_KERNELS_AVX2)
+    if (cpu_has_avx512f()) return ssd_chunked_avx512;
+    if (cpu_has_avx2_fma()) return ssd_chunked_avx2;
+#endif
+    return nullptr;
+  }();
+  return f;
+}
+
 }  // namespace
+
+#if defined(EIDETIC_CPU_KERNELS_AVX2)
+bool cpu_has_avx512f() {
+  return cpu_has_avx2_fma() && __builtin_cpu_supports("avx512f");
+}
+#endif
 
 size_t ssd_chunked_scratch_floats(size_t n_tokens, size_t n_heads, size_t head_dim, size_t n_groups,
                                   size_t d_state, size_t chunk) {
@@ -55,29 +53,14 @@ size_t ssd_chunked_scratch_floats(size_t n_tokens, size_t n_heads, size_t head_d
 }
 
 void ssd_chunked(const SsdScanArgs& args, size_t chunk, float* scratch, pthreadpool_t pool) {
-#if defined(EIDETIC_CPU_KERNELS_AVX2)
-  if (forms().chunked_avx2) {
-    ssd_chunked_avx2(args, chunk, scratch, pool);
+  if (const ChunkedFn f = chunked_form()) {
+    f(args, chunk, scratch, pool);
     return;
   }
-#endif
-  // The reference form, one head per task, each with its own scratch.
-  const size_t L = ssd_chunk_length(chunk, args.n_tokens);
-  const SsdChunkedLayout lay =
-      ssd_chunked_layout(args.n_tokens, args.n_heads, args.head_dim, args.n_groups, args.d_state, L);
-  const size_t heads_per_group = args.n_heads / args.n_groups;
-  parallel_for(threaded(pool, args.n_tokens * args.n_heads * args.head_dim * args.d_state) ? pool : nullptr,
-               args.n_heads, 1, [&](size_t h0, size_t h1) {
-                 for (size_t h = h0; h < h1; ++h) {
-                   SsdScanArgs a = args;
-                   const size_t g = h / heads_per_group;
-                   a.n_heads = 1, a.n_groups = 1;
-                   a.x += h * args.head_dim, a.dt += h, a.a += h, a.d += h;
-                   a.b += g * args.d_state, a.c += g * args.d_state;
-                   a.state += h * args.head_dim * args.d_state, a.y += h * args.head_dim;
-                   ssd_chunked_ref(a, chunk, lay.head_block(scratch, h));
-                 }
-               });
+  // No SIMD form of the chunked scan for this CPU: the portable one's dot
+  // products do not vectorise (a compiler keeps the order of a float sum), so
+  // the recurrence, with its SIMD forms, runs instead. Same result up to rounding.
+  ssd_scan(args, pool);
 }
 
 void rms_norm(const float* x, size_t x_stride, const float* w, float eps, size_t n_tokens, size_t dim,
@@ -106,13 +89,22 @@ void gated_rms_norm(const float* x, size_t x_stride, const float* z, size_t z_st
 void causal_conv1d_silu(const float* x, size_t x_stride, size_t n_tokens, size_t channels, size_t k,
                         const float* w, const float* bias, float* tail, float* y, size_t y_stride,
                         pthreadpool_t pool) {
-  if (!threaded(pool, n_tokens * channels * k)) {
+  // Each part runs the dispatched kernel on its own channels, with its slice of
+  // the tail ([k-1, channels], rows `channels` apart) copied into a packed
+  // buffer and back. Parts start at multiples of 8, as the SIMD forms' blocks do.
+  constexpr size_t kMaxHist = 7, kPart = 256;
+  if (!threaded(pool, n_tokens * channels * k) || k < 1 || k - 1 > kMaxHist) {
     causal_conv1d_silu(x, x_stride, n_tokens, channels, k, w, bias, tail, y, y_stride);
     return;
   }
-  const ConvColsFn f = forms().conv_cols;
-  parallel_for(pool, channels, tile_per_thread(pool, channels, 8), [&](size_t c0, size_t c1) {
-    f(x, x_stride, n_tokens, channels, k, w, bias, tail, y, y_stride, c0, c1);
+  const size_t hist = k - 1;
+  parallel_for(pool, channels, std::min(kPart, tile_per_thread(pool, channels, 8)), [&](size_t c0, size_t c1) {
+    float part[kMaxHist * kPart];
+    const size_t m = c1 - c0;
+    for (size_t r = 0; r < hist; ++r) std::copy(tail + r * channels + c0, tail + r * channels + c1, part + r * m);
+    causal_conv1d_silu(x + c0, x_stride, n_tokens, m, k, w + c0 * k, bias ? bias + c0 : nullptr,
+                       hist ? part : nullptr, y + c0, y_stride);
+    for (size_t r = 0; r < hist; ++r) std::copy(part + r * m, part + (r + 1) * m, tail + r * channels + c0);
   });
 }
 
