@@ -135,6 +135,8 @@ std::vector<int32_t> random_ids(size_t n, uint32_t vocab, uint64_t seed) {
 struct Options {
   std::vector<std::string> models;
   std::string backend = "cpu";
+  int device = 0;
+  size_t batch = 64;
   std::vector<int> threads{1};
   size_t p = 512, n = 128;
   int reps = 3;
@@ -181,6 +183,8 @@ Result<Row> bench(const Options& o, const std::string& path, int threads) {
   LoadOptions lo;
   lo.backend = o.backend;
   lo.backend_options.n_threads = threads;
+  lo.backend_options.device = o.device;
+  lo.backend_options.max_batch_tokens = o.batch;
   const auto t0 = Clock::now();
   EID_ASSIGN_OR_RETURN(auto model, Model::load(path, lo));
   r.load_ms = seconds_since(t0) * 1e3;
@@ -299,7 +303,12 @@ int main(int argc, char** argv) {
   app.add_option("-r,--repetitions", o.reps, "timed repetitions of each test")->capture_default_str()->check(
       CLI::Range(1, 1000));
   app.add_option("--seed", o.seed, "seed of the random prompt ids")->capture_default_str();
-  app.add_option("--backend", o.backend, "compute backend: cpu")->capture_default_str();
+  app.add_option("--backend", o.backend, "compute backend: cpu or vulkan")->capture_default_str();
+  app.add_option("--device", o.device, "GPU index for the vulkan backend")->capture_default_str()->check(
+      CLI::NonNegativeNumber);
+  app.add_option("-b,--batch", o.batch, "prompt tokens per forward pass (the prompt runs in chunks of this many)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 65536));
   app.add_flag("--json", o.json, "one JSON object per line instead of a table");
   bool no_warmup = false;
   app.add_flag("--no-warmup", no_warmup, "skip the untimed warm-up run");

@@ -17,12 +17,16 @@ struct ModelFlags {
   std::string path;
   std::string backend = "cpu";
   int threads = 1;
+  int device = 0;
 };
 
 inline void add_model_flags(CLI::App& app, ModelFlags& f) {
   app.add_option("-m,--model", f.path, "model file (.eid), made by eidetic-convert")->required();
   app.add_option("-t,--threads", f.threads, "worker threads")->capture_default_str()->check(CLI::Range(1, 256));
-  app.add_option("--backend", f.backend, "compute backend: cpu")->capture_default_str();
+  app.add_option("--backend", f.backend, "compute backend: cpu or vulkan")->capture_default_str();
+  app.add_option("--device", f.device, "GPU index for the vulkan backend (an error lists them)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
 }
 
 inline void add_sampler_flags(CLI::App& app, SamplerParams& p) {
@@ -44,6 +48,7 @@ inline std::unique_ptr<Model> load_or_die(const char* program, const ModelFlags&
   LoadOptions o;
   o.backend = f.backend;
   o.backend_options.n_threads = f.threads;
+  o.backend_options.device = f.device;
   auto m = Model::load(f.path, o);
   if (!m) die(program, m.status());
   return std::move(m).value();

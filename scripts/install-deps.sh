@@ -9,6 +9,10 @@ packages=(
   libxnnpack-dev libpthreadpool-dev libcpuinfo-dev
   doctest-dev nlohmann-json3-dev libcli11-dev
   unicode-data bzip2
+  # The Vulkan backend (headers, volk, glslc); for its tests, lavapipe (Mesa's
+  # software Vulkan, no GPU needed) and the Khronos validation layer.
+  libvulkan-dev libvulkan-volk-dev glslc
+  mesa-vulkan-drivers vulkan-validationlayers
 )
 
 missing=()

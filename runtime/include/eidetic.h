@@ -54,7 +54,7 @@ EIDETIC_API const char* eidetic_version(void);
 /* ---- models ------------------------------------------------------------ */
 
 typedef struct eidetic_model_options {
-  const char* backend;         /* "cpu" (default) */
+  const char* backend;         /* "cpu" (default) or "vulkan" (when built with it) */
   int32_t n_threads;           /* worker threads, default 1 */
   int32_t device;              /* GPU index for GPU backends, default 0 */
   int32_t max_batch_tokens;    /* prompt tokens per forward chunk, default 64 */

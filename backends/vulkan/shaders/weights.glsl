@@ -1,0 +1,86 @@
+// Reading a weight matrix of any of the file's element types, bound at
+// binding 0 (and its quantization scales at binding `SCALES_BINDING`). Rows are
+// `row_stride` elements apart: the host pads f32 rows to 4 elements and 16-bit
+// rows to 8 so a row starts on 16 bytes; Q8 / Q4 rows are the file's (padded
+// to groups of 32). One of W_F32, W_F16, W_BF16, W_Q8, W_Q4 is defined.
+//
+//   w_at(row, k)             one element, in f32
+//   CHUNK                    elements that w_chunk_dot reads in one go
+//   w_chunk_dot(row, c, xs)  sum over the c-th CHUNK of the row of w * xs[j]
+
+#if defined(W_F32)
+layout(std430, binding = 0) readonly buffer Weights { vec4 w4[]; };
+#define CHUNK 4
+float w_at(uint row, uint k, uint row_stride) {
+  const uint i = row * row_stride + k;
+  return w4[i >> 2][i & 3u];
+}
+float w_chunk_dot(uint row, uint c, uint row_stride, float xs[CHUNK]) {
+  const vec4 w = w4[(row * row_stride >> 2) + c];
+  return w.x * xs[0] + w.y * xs[1] + w.z * xs[2] + w.w * xs[3];
+}
+#elif defined(W_F16) || defined(W_BF16)
+layout(std430, binding = 0) readonly buffer Weights { uvec4 w4[]; };
+#define CHUNK 8
+#if defined(W_F16)
+vec2 unpack2(uint v) { return unpackHalf2x16(v); }
+#else
+vec2 unpack2(uint v) { return vec2(uintBitsToFloat(v << 16), uintBitsToFloat(v & 0xffff0000u)); }
+#endif
+float w_at(uint row, uint k, uint row_stride) {
+  const uint i = row * row_stride + k;  // element; two per 32-bit word
+  const uint word = w4[i >> 3][(i >> 1) & 3u];
+  return unpack2(word)[i & 1u];
+}
+float w_chunk_dot(uint row, uint c, uint row_stride, float xs[CHUNK]) {
+  const uvec4 w = w4[(row * row_stride >> 3) + c];
+  const vec2 a = unpack2(w.x), b = unpack2(w.y), d = unpack2(w.z), e = unpack2(w.w);
+  return a.x * xs[0] + a.y * xs[1] + b.x * xs[2] + b.y * xs[3] + d.x * xs[4] + d.y * xs[5] + e.x * xs[6] + e.y * xs[7];
+}
+#elif defined(W_Q8) || defined(W_Q4)
+// Groups of 32 along a row, one f16 scale each ([rows, row_stride / 32], two
+// per word). Q8: int8 values. Q4: byte j of a group holds elements 2j (low
+// nibble) and 2j + 1, stored as value + 8.
+layout(std430, binding = 0) readonly buffer Weights { uvec4 w4[]; };
+layout(std430, binding = SCALES_BINDING) readonly buffer Scales { uint scales[]; };
+#define CHUNK 32
+float group_scale(uint row, uint g, uint row_stride) {
+  const uint i = row * (row_stride >> 5) + g;
+  return unpackHalf2x16(scales[i >> 1])[i & 1u];
+}
+#if defined(W_Q8)
+float w_at(uint row, uint k, uint row_stride) {
+  const uint i = row * row_stride + k;  // byte
+  const uint word = w4[i >> 4][(i >> 2) & 3u];
+  const int q = bitfieldExtract(int(word), int(i & 3u) * 8, 8);
+  return float(q) * group_scale(row, k >> 5, row_stride);
+}
+float w_chunk_dot(uint row, uint c, uint row_stride, float xs[CHUNK]) {
+  const uint base = (row * row_stride >> 4) + 2 * c;
+  float acc = 0.0;
+  for (uint h = 0; h < 2; ++h) {
+    const uvec4 w = w4[base + h];
+    for (uint j = 0; j < 4; ++j)
+      for (uint b = 0; b < 4; ++b)
+        acc += float(bitfieldExtract(int(w[j]), int(b) * 8, 8)) * xs[h * 16 + j * 4 + b];
+  }
+  return acc * group_scale(row, c, row_stride);
+}
+#else
+float w_at(uint row, uint k, uint row_stride) {
+  const uint i = row * row_stride + k;  // element; two per byte
+  const uint word = w4[i >> 5][(i >> 3) & 3u];
+  const uint q = bitfieldExtract(word, int(i & 7u) * 4, 4);
+  return (float(q) - 8.0) * group_scale(row, k >> 5, row_stride);
+}
+float w_chunk_dot(uint row, uint c, uint row_stride, float xs[CHUNK]) {
+  const uvec4 w = w4[(row * row_stride >> 5) + c];
+  float acc = 0.0;
+  for (uint j = 0; j < 4; ++j)
+    for (uint b = 0; b < 8; ++b) acc += (float(bitfieldExtract(w[j], int(b) * 4, 4)) - 8.0) * xs[j * 8 + b];
+  return acc * group_scale(row, c, row_stride);
+}
+#endif
+#else
+#error "define one of W_F32, W_F16, W_BF16, W_Q8, W_Q4"
+#endif

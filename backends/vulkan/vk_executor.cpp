@@ -1,0 +1,479 @@
+#include "backends/vulkan/vk_executor.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <optional>
+#include <variant>
+
+#include "backends/vulkan/vk_weights.h"
+#include "runtime/src/model/state_layout.h"
+
+namespace eidetic::vk {
+namespace {
+
+// ---- The model's blocks with their weights on the device ----
+
+struct EmbedBlock {
+  const WeightMatrix* e;
+};
+struct NormBlock {
+  Slice w;
+  float eps;
+};
+struct HeadBlock {
+  const WeightMatrix* w;
+};
+struct MambaBlock {
+  const fb::MambaMixer* m;
+  const WeightMatrix *in_proj, *x_proj, *dt_proj, *out_proj;
+  Slice conv_w, a, d, dt_b;
+  std::optional<Slice> in_b, conv_b, out_b;
+};
+struct Mamba2Block {
+  const fb::Mamba2Mixer* m;
+  const WeightMatrix *in_proj, *out_proj;
+  Slice conv_w, dt_bias, a, d, norm_w;
+  std::optional<Slice> in_b, conv_b, out_b;
+};
+struct Residual {
+  Slice norm;
+  float eps;
+  std::variant<MambaBlock, Mamba2Block> mixer;
+  size_t state_block;  // index into the state layout's blocks
+};
+using Block = std::variant<EmbedBlock, NormBlock, HeadBlock, Residual>;
+
+uint32_t mixer_scratch_floats(const Residual& r) {
+  if (const auto* mb = std::get_if<MambaBlock>(&r.mixer)) {
+    const uint32_t di = mb->m->d_inner(), dbc = mb->m->dt_rank() + 2 * mb->m->d_state();
+    return 2 * di + di + dbc + di + di;
+  }
+  const auto& m = *std::get<Mamba2Block>(r.mixer).m;
+  const uint32_t di = m.d_inner(), conv_dim = di + 2 * m.n_groups() * m.d_state();
+  return (di + conv_dim + m.n_heads()) + conv_dim + 2 * di;
+}
+
+// ---- Sessions ----
+
+class VulkanExecutor;
+
+class VulkanSession : public BackendSession {
+ public:
+  explicit VulkanSession(VulkanExecutor& ex) : ex_(ex) {}
+  ~VulkanSession() override;
+
+  void reset() override;
+  Status copy_state_from(const BackendSession& other) override;
+  size_t state_bytes() const override;
+  Status read_state(void* dst, size_t bytes) const override;
+  Status write_state(const void* src, size_t bytes) override;
+
+  VulkanExecutor& ex_;
+  Buffer act_, state_, tokens_, readback_;
+  std::unique_ptr<DescriptorAllocator> sets_;
+  std::vector<Step> steps_;
+  VkCommandBuffer decode_cmd_ = VK_NULL_HANDLE, pass_cmd_ = VK_NULL_HANDLE;
+  Status pending_;  // an error of reset(), which cannot return one; reported by the next forward
+};
+
+class VulkanExecutor : public Executor {
+ public:
+  VulkanExecutor(const ModelFile& file, const BackendOptions& options) : file_(file), options_(options) {}
+  ~VulkanExecutor() override {
+    blocks_.clear();
+    weights_.reset();
+    kernels_.reset();
+  }
+
+  Status init();
+  const char* backend_name() const override { return "vulkan"; }
+  Result<std::unique_ptr<BackendSession>> create_session() override;
+  Status forward(BackendSession& session, const int32_t* tokens, size_t n, float* logits, bool all_logits) override;
+
+  Context& ctx() { return *ctx_; }
+  const StateLayout& layout() const { return layout_; }
+  // Where each state block lies in the device buffer (bytes, aligned for binding).
+  const std::vector<VkDeviceSize>& state_offsets() const { return state_offsets_; }
+  VkDeviceSize state_device_bytes() const { return state_device_bytes_; }
+
+ private:
+  Status build_steps(VulkanSession& s);
+  Status record_pass(VulkanSession& s, VkCommandBuffer cmd, const PassInfo& pass, uint32_t logit_rows);
+
+  const ModelFile& file_;
+  BackendOptions options_;
+  std::unique_ptr<Context> ctx_;
+  std::unique_ptr<Kernels> kernels_;
+  std::unique_ptr<WeightStore> weights_;
+  Buffer dummy_;
+  std::vector<Block> blocks_;
+  StateLayout layout_;
+  std::vector<VkDeviceSize> state_offsets_;
+  VkDeviceSize state_device_bytes_ = 0;
+  uint32_t hidden_ = 0, vocab_ = 0;
+  uint32_t batch_ = 1;          // tokens per pass
+  uint32_t scratch_floats_ = 0; // per token, the largest mixer's
+  // Offsets in the activations buffer (floats).
+  uint32_t h_off_ = 0, xn_off_ = 0, logits_off_ = 0, scratch_off_ = 0, act_floats_ = 0;
+};
+
+Status VulkanExecutor::init() {
+  EID_ASSIGN_OR_RETURN(ctx_, Context::create(options_.device));
+  kernels_ = std::make_unique<Kernels>(*ctx_);
+  weights_ = std::make_unique<WeightStore>(*ctx_);
+  EID_ASSIGN_OR_RETURN(dummy_, Buffer::create(*ctx_, 16, Memory::kDevice));
+  layout_ = compute_state_layout(file_.model());
+  hidden_ = file_.model().hidden_size();
+  vocab_ = file_.model().vocab_size();
+  WeightStore& w = *weights_;
+  auto opt_vec = [&](int t) -> Result<std::optional<Slice>> {
+    if (t < 0) return std::optional<Slice>();
+    EID_ASSIGN_OR_RETURN(Slice s, w.vector(file_, t));
+    return std::optional<Slice>(s);
+  };
+  auto neg_exp = [&](int t) {
+    const fb::Tensor& tt = file_.tensor(t);
+    const float* src = file_.tensor_f32(t);
+    std::vector<float> a(tt.size() / sizeof(float));
+    for (size_t i = 0; i < a.size(); ++i) a[i] = -std::exp(src[i]);
+    return w.derived(a);
+  };
+
+  const auto& fbb = *file_.model().blocks();
+  for (unsigned i = 0; i < fbb.size(); ++i) {
+    const fb::Block& b = *fbb.Get(i);
+    switch (b.op_type()) {
+      case fb::BlockOp::Embedding: {
+        EID_ASSIGN_OR_RETURN(const WeightMatrix* e, w.matrix(file_, b.op_as_Embedding()->weight()));
+        blocks_.push_back(EmbedBlock{e});
+        continue;
+      }
+      case fb::BlockOp::Norm: {
+        EID_ASSIGN_OR_RETURN(Slice s, w.vector(file_, b.op_as_Norm()->weight()));
+        blocks_.push_back(NormBlock{s, b.op_as_Norm()->eps()});
+        continue;
+      }
+      case fb::BlockOp::LmHead: {
+        EID_ASSIGN_OR_RETURN(const WeightMatrix* h, w.matrix(file_, b.op_as_LmHead()->weight()));
+        blocks_.push_back(HeadBlock{h});
+        continue;
+      }
+      default:
+        break;
+    }
+    size_t state_block = 0;
+    while (state_block < layout_.blocks.size() && layout_.blocks[state_block].block != int(i)) ++state_block;
+    if (state_block == layout_.blocks.size() ||
+        (b.op_type() != fb::BlockOp::MambaMixer && b.op_type() != fb::BlockOp::Mamba2Mixer))
+      return unsupported(std::string("the Vulkan backend does not run blocks of kind ") +
+                         fb::EnumNameBlockOp(b.op_type()));
+    Residual r;
+    EID_ASSIGN_OR_RETURN(r.norm, w.vector(file_, b.pre_norm()));
+    r.eps = b.pre_norm_eps();
+    r.state_block = state_block;
+    if (const auto* m = b.op_as_MambaMixer()) {
+      MambaBlock mb{m};
+      EID_ASSIGN_OR_RETURN(mb.in_proj, w.matrix(file_, m->in_proj()));
+      EID_ASSIGN_OR_RETURN(mb.x_proj, w.matrix(file_, m->x_proj()));
+      EID_ASSIGN_OR_RETURN(mb.dt_proj, w.matrix(file_, m->dt_proj()));
+      EID_ASSIGN_OR_RETURN(mb.out_proj, w.matrix(file_, m->out_proj()));
+      EID_ASSIGN_OR_RETURN(mb.conv_w, w.vector(file_, m->conv_weight()));
+      EID_ASSIGN_OR_RETURN(mb.d, w.vector(file_, m->d()));
+      EID_ASSIGN_OR_RETURN(mb.dt_b, w.vector(file_, m->dt_proj_bias()));
+      EID_ASSIGN_OR_RETURN(mb.a, neg_exp(m->a_log()));
+      EID_ASSIGN_OR_RETURN(mb.in_b, opt_vec(m->in_proj_bias()));
+      EID_ASSIGN_OR_RETURN(mb.conv_b, opt_vec(m->conv_bias()));
+      EID_ASSIGN_OR_RETURN(mb.out_b, opt_vec(m->out_proj_bias()));
+      r.mixer = mb;
+    } else {
+      const auto* m2 = b.op_as_Mamba2Mixer();
+      Mamba2Block mb{m2};
+      EID_ASSIGN_OR_RETURN(mb.in_proj, w.matrix(file_, m2->in_proj()));
+      EID_ASSIGN_OR_RETURN(mb.out_proj, w.matrix(file_, m2->out_proj()));
+      EID_ASSIGN_OR_RETURN(mb.conv_w, w.vector(file_, m2->conv_weight()));
+      EID_ASSIGN_OR_RETURN(mb.dt_bias, w.vector(file_, m2->dt_bias()));
+      EID_ASSIGN_OR_RETURN(mb.d, w.vector(file_, m2->d()));
+      EID_ASSIGN_OR_RETURN(mb.norm_w, w.vector(file_, m2->norm_weight()));
+      EID_ASSIGN_OR_RETURN(mb.a, neg_exp(m2->a_log()));
+      EID_ASSIGN_OR_RETURN(mb.in_b, opt_vec(m2->in_proj_bias()));
+      EID_ASSIGN_OR_RETURN(mb.conv_b, opt_vec(m2->conv_bias()));
+      EID_ASSIGN_OR_RETURN(mb.out_b, opt_vec(m2->out_proj_bias()));
+      r.mixer = mb;
+    }
+    scratch_floats_ = std::max(scratch_floats_, mixer_scratch_floats(r));
+    blocks_.push_back(std::move(r));
+  }
+  EID_TRY(w.finish());
+
+  // State: each block's slice at an offset a binding may start at.
+  const VkDeviceSize align = ctx_->info().min_storage_offset_alignment;
+  for (const auto& bs : layout_.blocks) {
+    state_offsets_.push_back(state_device_bytes_);
+    const uint64_t floats = bs.tensors.back().offset + bs.tensors.back().count() - bs.tensors.front().offset;
+    if (floats * 4 > ctx_->info().max_storage_buffer_range)
+      return unsupported("the state of one block is larger than a Vulkan storage buffer binding may be");
+    state_device_bytes_ += (floats * 4 + align - 1) / align * align;
+  }
+
+  // Activations: [h | normed h | logits | mixer scratch], each [batch, width];
+  // the batch shrinks until the whole fits one binding.
+  const uint64_t per_token = 2ull * hidden_ + vocab_ + scratch_floats_;
+  const uint64_t fit = ctx_->info().max_storage_buffer_range / 4 / per_token;
+  if (fit == 0) return unsupported("one token's activations are larger than a Vulkan storage buffer binding may be");
+  batch_ = uint32_t(std::min<uint64_t>({options_.max_batch_tokens, fit, 1u << 16}));
+  h_off_ = 0;
+  xn_off_ = batch_ * hidden_;
+  logits_off_ = 2 * batch_ * hidden_;
+  scratch_off_ = logits_off_ + batch_ * vocab_;
+  act_floats_ = uint32_t(per_token * batch_);
+  return Status::ok();
+}
+
+Status VulkanExecutor::build_steps(VulkanSession& s) {
+  OpBuilder ops(*kernels_, *s.sets_, s.act_.slice(), dummy_.slice());
+  auto& out = s.steps_;
+  const uint32_t H = hidden_;
+  const Operand h{h_off_, H}, xn{xn_off_, H};
+  uint32_t next = scratch_off_;
+  for (const Block& block : blocks_) {
+    if (const auto* e = std::get_if<EmbedBlock>(&block)) {
+      EID_TRY(ops.embed(out, *e->e, s.tokens_.slice(), 0, h));
+    } else if (const auto* nb = std::get_if<NormBlock>(&block)) {
+      EID_TRY(ops.rms_norm(out, H, &nb->w, nb->eps, h, h));
+    } else if (const auto* hb = std::get_if<HeadBlock>(&block)) {
+      // All rows' logits, or only the last token's, as the pass asks.
+      for (bool all : {true, false}) {
+        const size_t first = out.size();
+        EID_TRY(ops.linear(out, *hb->w, nullptr, h, Operand{logits_off_, vocab_}, 0, !all, true));
+        for (size_t i = first; i < out.size(); ++i) {
+          auto inner = std::move(out[i].launch);
+          out[i].launch = [inner, all](const PassInfo& p, Launch& l) { return p.all_logits == all && inner(p, l); };
+        }
+      }
+    } else {
+      const auto& r = std::get<Residual>(block);
+      const Slice state = s.state_.slice(state_offsets_[r.state_block],
+                                         (layout_.blocks[r.state_block].tensors.back().offset +
+                                          layout_.blocks[r.state_block].tensors.back().count() -
+                                          layout_.blocks[r.state_block].tensors.front().offset) * 4);
+      const auto& ts = layout_.blocks[r.state_block].tensors;
+      const uint32_t ssm_off = uint32_t(ts[1].offset - ts[0].offset);
+      EID_TRY(ops.rms_norm(out, H, &r.norm, r.eps, h, xn));
+      const uint32_t B = batch_;
+      next = scratch_off_;
+      auto alloc = [&](uint32_t width) {
+        const Operand o{next, width};
+        next += B * width;
+        return o;
+      };
+      if (const auto* mb = std::get_if<MambaBlock>(&r.mixer)) {
+        const auto& m = *mb->m;
+        const uint32_t di = m.d_inner(), ds = m.d_state(), rk = m.dt_rank(), dbc_w = rk + 2 * ds;
+        const Operand xz = alloc(2 * di), xc = alloc(di), dbc = alloc(dbc_w), dt = alloc(di), y = alloc(di);
+        EID_TRY(ops.linear(out, *mb->in_proj, mb->in_b ? &*mb->in_b : nullptr, xn, xz, 0));
+        EID_TRY(ops.conv1d(out, di, m.d_conv(), mb->conv_w, mb->conv_b ? &*mb->conv_b : nullptr, state, 0, xz, xc));
+        EID_TRY(ops.linear(out, *mb->x_proj, nullptr, xc, dbc, 0));
+        if (m.dt_bc_norm_eps() > 0) {  // FalconMamba: weightless RMSNorm of dt, B and C
+          const float eps = m.dt_bc_norm_eps();
+          EID_TRY(ops.rms_norm(out, rk, nullptr, eps, dbc, dbc));
+          EID_TRY(ops.rms_norm(out, ds, nullptr, eps, {dbc.off + rk, dbc_w}, {dbc.off + rk, dbc_w}));
+          EID_TRY(ops.rms_norm(out, ds, nullptr, eps, {dbc.off + rk + ds, dbc_w}, {dbc.off + rk + ds, dbc_w}));
+        }
+        EID_TRY(ops.linear(out, *mb->dt_proj, &mb->dt_b, dbc, dt, kSoftplus));
+        OpBuilder::SelectiveScan sc{};
+        sc.d_inner = di, sc.d_state = ds;
+        sc.x = xc, sc.dt = dt, sc.b = {dbc.off + rk, dbc_w}, sc.c = {dbc.off + rk + ds, dbc_w};
+        sc.z = {xz.off + di, 2 * di}, sc.y = y;
+        sc.a = mb->a, sc.d = mb->d, sc.state = state, sc.s_off = ssm_off;
+        EID_TRY(ops.selective_scan(out, sc));
+        EID_TRY(ops.linear(out, *mb->out_proj, mb->out_b ? &*mb->out_b : nullptr, y, h, kAccumulate));
+      } else {
+        const auto& mb2 = std::get<Mamba2Block>(r.mixer);
+        const auto& m = *mb2.m;
+        const uint32_t di = m.d_inner(), ds = m.d_state(), ng = m.n_groups(), nh = m.n_heads();
+        const uint32_t conv_dim = di + 2 * ng * ds, proj_w = di + conv_dim + nh;
+        const Operand proj = alloc(proj_w), xbc = alloc(conv_dim), y = alloc(di), normed = alloc(di);
+        EID_TRY(ops.linear(out, *mb2.in_proj, mb2.in_b ? &*mb2.in_b : nullptr, xn, proj, 0));
+        EID_TRY(ops.conv1d(out, conv_dim, m.d_conv(), mb2.conv_w, mb2.conv_b ? &*mb2.conv_b : nullptr, state, 0,
+                           {proj.off + di, proj_w}, xbc));
+        OpBuilder::SsdScan sc{};
+        sc.n_heads = nh, sc.head_dim = m.head_dim(), sc.n_groups = ng, sc.d_state = ds;
+        sc.x = xbc, sc.b_off = xbc.off + di, sc.c_off = xbc.off + di + ng * ds;
+        sc.dt = {proj.off + di + conv_dim, proj_w};
+        sc.y = y;
+        sc.dt_bias = mb2.dt_bias, sc.a = mb2.a, sc.d = mb2.d, sc.state = state, sc.s_off = ssm_off;
+        sc.dt_min = m.dt_min(), sc.dt_max = m.dt_max();
+        EID_TRY(ops.ssd_scan(out, sc));
+        EID_TRY(ops.gated_rms_norm(out, di, di / m.norm_groups(), mb2.norm_w, m.norm_eps(), y, proj, normed));
+        EID_TRY(ops.linear(out, *mb2.out_proj, mb2.out_b ? &*mb2.out_b : nullptr, normed, h, kAccumulate));
+      }
+    }
+  }
+  return Status::ok();
+}
+
+// The pass's dispatches, then the logits copied where the host reads them.
+Status VulkanExecutor::record_pass(VulkanSession& s, VkCommandBuffer cmd, const PassInfo& pass, uint32_t logit_rows) {
+  record_steps(cmd, s.steps_, pass);
+  if (pass.head && logit_rows) {
+    VkBufferCopy region{VkDeviceSize(logits_off_) * 4, 0, VkDeviceSize(logit_rows) * vocab_ * 4};
+    vkCmdCopyBuffer(cmd, s.act_.handle(), s.readback_.handle(), 1, &region);
+    VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
+    mb.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
+    mb.dstAccessMask = VK_ACCESS_HOST_READ_BIT;
+    vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &mb, 0, nullptr, 0,
+                         nullptr);
+  }
+  return Status::ok();
+}
+
+Result<std::unique_ptr<BackendSession>> VulkanExecutor::create_session() {
+  auto s = std::make_unique<VulkanSession>(*this);
+  Context& c = *ctx_;
+  EID_ASSIGN_OR_RETURN(s->act_, Buffer::create(c, VkDeviceSize(act_floats_) * 4, Memory::kDevice));
+  EID_ASSIGN_OR_RETURN(s->state_, Buffer::create(c, std::max<VkDeviceSize>(state_device_bytes_, 16), Memory::kDevice));
+  EID_ASSIGN_OR_RETURN(s->tokens_, Buffer::create(c, VkDeviceSize(batch_) * 4, Memory::kUpload));
+  EID_ASSIGN_OR_RETURN(s->readback_, Buffer::create(c, VkDeviceSize(batch_) * vocab_ * 4, Memory::kReadback));
+  s->sets_ = std::make_unique<DescriptorAllocator>(c);
+  EID_TRY(build_steps(*s));
+
+  VkCommandBufferAllocateInfo ai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
+  ai.commandPool = c.pool();
+  ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
+  ai.commandBufferCount = 2;
+  VkCommandBuffer cmds[2];
+  EID_VK(vkAllocateCommandBuffers(c.device(), &ai, cmds));
+  s->decode_cmd_ = cmds[0], s->pass_cmd_ = cmds[1];
+  // The decode step, recorded once: one token in, its logits out.
+  VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
+  EID_VK(vkBeginCommandBuffer(s->decode_cmd_, &bi));
+  EID_TRY(record_pass(*s, s->decode_cmd_, PassInfo{1, false, true}, 1));
+  EID_VK(vkEndCommandBuffer(s->decode_cmd_));
+  s->reset();  // the state starts at zeros
+  EID_TRY(s->pending_);
+  return std::unique_ptr<BackendSession>(std::move(s));
+}
+
+Status VulkanExecutor::forward(BackendSession& session, const int32_t* tokens, size_t n, float* logits, bool all_logits) {
+  auto& s = static_cast<VulkanSession&>(session);
+  if (!s.pending_.is_ok()) {
+    Status e = s.pending_;
+    s.pending_ = Status::ok();
+    return e;
+  }
+  for (size_t start = 0; start < n; start += batch_) {
+    const uint32_t m = uint32_t(std::min<size_t>(batch_, n - start));
+    const bool last = start + m == n;
+    std::memcpy(s.tokens_.mapped(), tokens + start, m * sizeof(int32_t));
+    VkCommandBuffer cmd = s.decode_cmd_;
+    const uint32_t rows = all_logits ? m : 1;
+    if (m > 1 || all_logits) {
+      // A prompt chunk: recorded for its length (recording is cheap next to the pass).
+      cmd = s.pass_cmd_;
+      EID_VK(vkResetCommandBuffer(cmd, 0));
+      VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
+      bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
+      EID_VK(vkBeginCommandBuffer(cmd, &bi));
+      EID_TRY(record_pass(s, cmd, PassInfo{m, all_logits, all_logits || last}, rows));
+      EID_VK(vkEndCommandBuffer(cmd));
+    }
+    EID_TRY(ctx_->submit_wait(cmd));
+    if (all_logits)
+      std::memcpy(logits + start * vocab_, s.readback_.mapped(), size_t(m) * vocab_ * 4);
+    else if (last)
+      std::memcpy(logits, s.readback_.mapped(), size_t(vocab_) * 4);
+  }
+  return Status::ok();
+}
+
+// ---- Session state: copies on the device, staging buffers to and from the host ----
+
+VulkanSession::~VulkanSession() {
+  VkCommandBuffer cmds[2] = {decode_cmd_, pass_cmd_};
+  if (decode_cmd_) vkFreeCommandBuffers(ex_.ctx().device(), ex_.ctx().pool(), 2, cmds);
+}
+
+void VulkanSession::reset() {
+  Context& c = ex_.ctx();
+  auto cmd = c.begin_once();
+  if (!cmd) {
+    pending_ = cmd.status();
+    return;
+  }
+  vkCmdFillBuffer(*cmd, state_.handle(), 0, VK_WHOLE_SIZE, 0);
+  full_barrier(*cmd);
+  Status s = c.end_once(*cmd);
+  if (!s.is_ok()) pending_ = s;
+}
+
+Status VulkanSession::copy_state_from(const BackendSession& other) {
+  const auto* o = dynamic_cast<const VulkanSession*>(&other);
+  if (!o || &o->ex_ != &ex_) return invalid_argument("sessions belong to different models");
+  if (o == this) return Status::ok();
+  Context& c = ex_.ctx();
+  EID_ASSIGN_OR_RETURN(VkCommandBuffer cmd, c.begin_once());
+  VkBufferCopy region{0, 0, state_.size()};
+  vkCmdCopyBuffer(cmd, o->state_.handle(), state_.handle(), 1, &region);
+  full_barrier(cmd);
+  return c.end_once(cmd);
+}
+
+size_t VulkanSession::state_bytes() const { return ex_.layout().bytes(); }
+
+// The host sees the state in the layout every backend uses (StateLayout: the
+// blocks packed one after the other); on the device each block starts aligned.
+static std::vector<VkBufferCopy> state_regions(const VulkanExecutor& ex, bool to_host) {
+  std::vector<VkBufferCopy> regions;
+  const auto& blocks = ex.layout().blocks;
+  for (size_t i = 0; i < blocks.size(); ++i) {
+    const VkDeviceSize host = blocks[i].tensors.front().offset * 4;
+    const VkDeviceSize bytes =
+        (blocks[i].tensors.back().offset + blocks[i].tensors.back().count()) * 4 - host;
+    const VkDeviceSize dev = ex.state_offsets()[i];
+    regions.push_back(to_host ? VkBufferCopy{dev, host, bytes} : VkBufferCopy{host, dev, bytes});
+  }
+  return regions;
+}
+
+Status VulkanSession::read_state(void* dst, size_t bytes) const {
+  if (bytes != state_bytes()) return invalid_argument("state buffer size does not match the model's state");
+  if (!bytes) return Status::ok();
+  Context& c = ex_.ctx();
+  EID_ASSIGN_OR_RETURN(Buffer staging, Buffer::create(c, bytes, Memory::kReadback));
+  EID_ASSIGN_OR_RETURN(VkCommandBuffer cmd, c.begin_once());
+  const auto regions = state_regions(ex_, true);
+  vkCmdCopyBuffer(cmd, state_.handle(), staging.handle(), uint32_t(regions.size()), regions.data());
+  VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
+  mb.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
+  mb.dstAccessMask = VK_ACCESS_HOST_READ_BIT;
+  vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &mb, 0, nullptr, 0,
+                       nullptr);
+  EID_TRY(c.end_once(cmd));
+  std::memcpy(dst, staging.mapped(), bytes);
+  return Status::ok();
+}
+
+Status VulkanSession::write_state(const void* src, size_t bytes) {
+  if (bytes != state_bytes()) return invalid_argument("state buffer size does not match the model's state");
+  if (!bytes) return Status::ok();
+  Context& c = ex_.ctx();
+  EID_ASSIGN_OR_RETURN(Buffer staging, Buffer::create(c, bytes, Memory::kUpload));
+  std::memcpy(staging.mapped(), src, bytes);
+  EID_ASSIGN_OR_RETURN(VkCommandBuffer cmd, c.begin_once());
+  const auto regions = state_regions(ex_, false);
+  vkCmdCopyBuffer(cmd, staging.handle(), state_.handle(), uint32_t(regions.size()), regions.data());
+  full_barrier(cmd);
+  return c.end_once(cmd);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Executor>> create_vulkan_executor(const ModelFile& model, const BackendOptions& options) {
+  if (options.max_batch_tokens < 1) return invalid_argument("max_batch_tokens must be at least 1");
+  auto ex = std::make_unique<VulkanExecutor>(model, options);
+  EID_TRY(ex->init());
+  return std::unique_ptr<Executor>(std::move(ex));
+}
+
+}  // namespace eidetic::vk

@@ -1,0 +1,232 @@
+#include "backends/vulkan/vk_ops.h"
+
+#include <algorithm>
+
+namespace eidetic::vk {
+namespace {
+
+// Up to this many tokens a linear layer runs as matrix-vector products (one
+// weight read per token); above, as a tiled matrix product.
+constexpr uint32_t kMatvecMaxTokens = 4;
+
+// Push-constant blocks, field for field as in the shaders.
+struct LinearPush {
+  uint32_t K, row_stride, rows, row0, x_off, x_stride, y_off, y_stride, flags, bias_off, n;
+};
+struct EmbedPush {
+  uint32_t K, row_stride, rows, row0, out_off, out_stride, tok_off;
+};
+struct NormPush {
+  uint32_t dim, x_off, x_stride, y_off, y_stride;
+  float eps;
+  uint32_t has_w;
+};
+struct GatedNormPush {
+  uint32_t group_size, x_off, x_stride, z_off, z_stride, y_off, y_stride;
+  float eps;
+};
+struct ConvPush {
+  uint32_t channels, k, n, in_off, in_stride, out_off, out_stride, has_bias, tail_off;
+};
+struct SelectiveScanPush {
+  uint32_t n, d_inner, d_state, x_off, x_stride, dt_off, dt_stride, b_off, c_off, bc_stride, z_off, z_stride, y_off,
+      y_stride, s_off;
+};
+struct SsdScanPush {
+  uint32_t n, head_dim, heads_per_group, d_state, x_off, x_stride, b_off, c_off, dt_off, dt_stride, y_off, y_stride,
+      s_off;
+  float dt_min, dt_max;
+};
+
+uint32_t ceil_div(uint32_t a, uint32_t b) { return (a + b - 1) / b; }
+
+// A grid of `count` workgroups along x, folded into y past 65535 (the least
+// every device allows per dimension); the shader unfolds it.
+void fold_grid(uint32_t count, Launch& l) {
+  l.groups[0] = std::min<uint32_t>(std::max<uint32_t>(count, 1), 65535);
+  l.groups[1] = ceil_div(std::max<uint32_t>(count, 1), l.groups[0]);
+}
+
+}  // namespace
+
+const char* weight_suffix(fb::DType t) {
+  switch (t) {
+    case fb::DType::F32: return "f32";
+    case fb::DType::F16: return "f16";
+    case fb::DType::BF16: return "bf16";
+    case fb::DType::Q8: return "q8";
+    case fb::DType::Q4: return "q4";
+  }
+  return "?";
+}
+
+void record_steps(VkCommandBuffer cmd, const std::vector<Step>& steps, const PassInfo& pass) {
+  const Pipeline* bound = nullptr;
+  for (const Step& s : steps) {
+    Launch l;
+    if (!s.launch(pass, l)) continue;
+    if (s.pipe != bound) vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, s.pipe->pipeline);
+    bound = s.pipe;
+    vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, s.pipe->layout, 0, 1, &s.set, 0, nullptr);
+    if (l.push_bytes) vkCmdPushConstants(cmd, s.pipe->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, l.push_bytes, l.push);
+    vkCmdDispatch(cmd, l.groups[0], l.groups[1], l.groups[2]);
+    full_barrier(cmd);
+  }
+}
+
+Status OpBuilder::linear(std::vector<Step>& out, const WeightMatrix& w, const Slice* bias, Operand x, Operand y,
+                         uint32_t flags, bool last_only, bool head) {
+  const std::string sfx = weight_suffix(w.dtype);
+  // A row per workgroup of one subgroup (at least 32 threads): the row's sum
+  // then needs no shared memory on most GPUs, and many rows run at once.
+  const uint32_t mv_wg = std::max<uint32_t>(32, std::min<uint32_t>(k_.context().info().subgroup_size, 128));
+  EID_ASSIGN_OR_RETURN(const Pipeline* mv, k_.get("matvec_" + sfx, mv_wg));
+  EID_ASSIGN_OR_RETURN(const Pipeline* mm, k_.get("matmul_" + sfx));
+  if (bias) flags |= kBias;
+  for (const auto& part : w.parts) {
+    const std::vector<Slice> b = {part.data, act_, bias ? *bias : dummy_, part.scales.buffer ? part.scales : dummy_};
+    LinearPush base{w.cols, w.row_stride, part.rows, part.row0, x.off, x.stride, y.off, y.stride, flags, 0, 0};
+    for (const Pipeline* pipe : {mv, mm}) {
+      Step s;
+      s.pipe = pipe;
+      EID_ASSIGN_OR_RETURN(s.set, sets_.make(*pipe, b));
+      const bool is_mv = pipe == mv;
+      s.launch = [base, last_only, head, is_mv](const PassInfo& pass, Launch& l) {
+        if (head && !pass.head) return false;
+        LinearPush p = base;
+        p.n = pass.n;
+        if (last_only) p.x_off += (pass.n - 1) * p.x_stride, p.n = 1;
+        if (is_mv != (p.n <= kMatvecMaxTokens)) return false;
+        l.set_push(p);
+        if (is_mv) {
+          fold_grid(p.rows, l);
+          l.groups[2] = p.n;
+        } else {
+          l.groups[0] = ceil_div(p.rows, 64);
+          l.groups[1] = ceil_div(p.n, 32);
+        }
+        return true;
+      };
+      out.push_back(std::move(s));
+    }
+  }
+  return Status::ok();
+}
+
+Status OpBuilder::embed(std::vector<Step>& out, const WeightMatrix& e, Slice tokens, uint32_t token_off, Operand h) {
+  EID_ASSIGN_OR_RETURN(const Pipeline* pipe, k_.get(std::string("embed_") + weight_suffix(e.dtype)));
+  for (const auto& part : e.parts) {
+    Step s;
+    s.pipe = pipe;
+    EID_ASSIGN_OR_RETURN(s.set, sets_.make(*pipe, {part.data, tokens, act_, part.scales.buffer ? part.scales : dummy_}));
+    const EmbedPush p{e.cols, e.row_stride, part.rows, part.row0, h.off, h.stride, token_off};
+    const uint32_t wg = pipe->workgroup;
+    s.launch = [p, wg](const PassInfo& pass, Launch& l) {
+      l.set_push(p);
+      l.groups[0] = ceil_div(p.K, wg);
+      l.groups[1] = pass.n;
+      return true;
+    };
+    out.push_back(std::move(s));
+  }
+  return Status::ok();
+}
+
+Status OpBuilder::rms_norm(std::vector<Step>& out, uint32_t dim, const Slice* w, float eps, Operand x, Operand y) {
+  EID_ASSIGN_OR_RETURN(const Pipeline* pipe, k_.get("rms_norm"));
+  Step s;
+  s.pipe = pipe;
+  EID_ASSIGN_OR_RETURN(s.set, sets_.make(*pipe, {act_, w ? *w : dummy_}));
+  const NormPush p{dim, x.off, x.stride, y.off, y.stride, eps, w ? 1u : 0u};
+  s.launch = [p](const PassInfo& pass, Launch& l) {
+    l.set_push(p);
+    l.groups[0] = pass.n;
+    return true;
+  };
+  out.push_back(std::move(s));
+  return Status::ok();
+}
+
+Status OpBuilder::gated_rms_norm(std::vector<Step>& out, uint32_t dim, uint32_t group_size, Slice w, float eps,
+                                 Operand x, Operand z, Operand y) {
+  EID_ASSIGN_OR_RETURN(const Pipeline* pipe, k_.get("gated_rms_norm"));
+  Step s;
+  s.pipe = pipe;
+  EID_ASSIGN_OR_RETURN(s.set, sets_.make(*pipe, {act_, w}));
+  const GatedNormPush p{group_size, x.off, x.stride, z.off, z.stride, y.off, y.stride, eps};
+  const uint32_t groups = dim / group_size;
+  s.launch = [p, groups](const PassInfo& pass, Launch& l) {
+    l.set_push(p);
+    l.groups[0] = groups;
+    l.groups[1] = pass.n;
+    return true;
+  };
+  out.push_back(std::move(s));
+  return Status::ok();
+}
+
+Status OpBuilder::conv1d(std::vector<Step>& out, uint32_t channels, uint32_t k, Slice w, const Slice* bias,
+                         Slice state, uint32_t tail_off, Operand x, Operand y) {
+  EID_ASSIGN_OR_RETURN(const Pipeline* pipe, k_.get("conv1d"));
+  Step s;
+  s.pipe = pipe;
+  EID_ASSIGN_OR_RETURN(s.set, sets_.make(*pipe, {act_, w, bias ? *bias : dummy_, state}));
+  const ConvPush p{channels, k, 0, x.off, x.stride, y.off, y.stride, bias ? 1u : 0u, tail_off};
+  const uint32_t wg = pipe->workgroup;
+  s.launch = [p, wg](const PassInfo& pass, Launch& l) {
+    ConvPush q = p;
+    q.n = pass.n;
+    l.set_push(q);
+    l.groups[0] = ceil_div(q.channels, wg);
+    return true;
+  };
+  out.push_back(std::move(s));
+  return Status::ok();
+}
+
+Status OpBuilder::selective_scan(std::vector<Step>& out, const SelectiveScan& a) {
+  // One thread per (channel, state): a workgroup of at least d_state threads.
+  const uint32_t wg = std::max<uint32_t>(128, ceil_div(a.d_state, 32) * 32);
+  EID_ASSIGN_OR_RETURN(const Pipeline* pipe, k_.get("selective_scan", wg));
+  Step s;
+  s.pipe = pipe;
+  EID_ASSIGN_OR_RETURN(s.set, sets_.make(*pipe, {act_, a.a, a.d, a.state}));
+  const SelectiveScanPush p{0,          a.d_inner,    a.d_state,   a.x.off, a.x.stride, a.dt.off, a.dt.stride, a.b.off,
+                            a.c.off,    a.b.stride,   a.z.off,     a.z.stride, a.y.off, a.y.stride, a.s_off};
+  const uint32_t per_wg = wg / a.d_state;
+  s.launch = [p, per_wg](const PassInfo& pass, Launch& l) {
+    SelectiveScanPush q = p;
+    q.n = pass.n;
+    l.set_push(q);
+    l.groups[0] = ceil_div(q.d_inner, per_wg);
+    return true;
+  };
+  out.push_back(std::move(s));
+  return Status::ok();
+}
+
+Status OpBuilder::ssd_scan(std::vector<Step>& out, const SsdScan& a) {
+  // Threads over the state index, up to 4 states each (ssd_scan.comp's MAXJ).
+  uint32_t wg = 32;
+  while (wg < a.d_state && wg < 256) wg *= 2;
+  if (a.d_state > 4 * wg) return unsupported("Vulkan: Mamba-2 d_state above 1024");
+  EID_ASSIGN_OR_RETURN(const Pipeline* pipe, k_.get("ssd_scan", wg));
+  Step s;
+  s.pipe = pipe;
+  EID_ASSIGN_OR_RETURN(s.set, sets_.make(*pipe, {act_, a.dt_bias, a.a, a.d, a.state}));
+  const SsdScanPush p{0,       a.head_dim, a.n_heads / a.n_groups, a.d_state,   a.x.off, a.x.stride, a.b_off, a.c_off,
+                      a.dt.off, a.dt.stride, a.y.off,               a.y.stride, a.s_off, a.dt_min,   a.dt_max};
+  const uint32_t heads = a.n_heads;
+  s.launch = [p, heads](const PassInfo& pass, Launch& l) {
+    SsdScanPush q = p;
+    q.n = pass.n;
+    l.set_push(q);
+    l.groups[0] = q.head_dim;
+    l.groups[1] = heads;
+    return true;
+  };
+  out.push_back(std::move(s));
+  return Status::ok();
+}
+
+}  // namespace eidetic::vk

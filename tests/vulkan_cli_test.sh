@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The programs with --backend vulkan (on lavapipe, which the environment
+# below selects): eidetic-generate gives the CPU backend's greedy text on the
+# demo model; eidetic-bench runs and reports the backend; a device index that
+# does not exist and a machine without a Vulkan driver both fail with a clear
+# "error:" line, and the CPU backend still runs where there is no driver.
+# Usage: vulkan_cli_test.sh EIDETIC_CONVERT EIDETIC_GENERATE EIDETIC_BENCH DEMO_DIR
+set -u
+convert=$1
+generate=$2
+bench=$3
+demo=$4
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+failures=0
+fail() {
+  echo "FAIL: $*" >&2
+  failures=$((failures + 1))
+}
+lvp=/usr/share/vulkan/icd.d/lvp_icd.$(uname -m).json
+if [ -f "$lvp" ]; then
+  export VK_ICD_FILENAMES=${VK_ICD_FILENAMES:-$lvp} VK_DRIVER_FILES=${VK_DRIVER_FILES:-$lvp}
+fi
+
+"$convert" -q "$demo" -o "$tmp/demo.eid" || fail "conversion failed"
+
+args=(-m "$tmp/demo.eid" -p "The computer" -n 24 --temp 0 -q)
+cpu=$("$generate" "${args[@]}" --backend cpu) || fail "cpu generation failed"
+gpu=$("$generate" "${args[@]}" --backend vulkan 2>"$tmp/gpu.err") || fail "vulkan generation failed: $(cat "$tmp/gpu.err")"
+[ -n "$gpu" ] && [ "$gpu" = "$cpu" ] || fail "vulkan gave '$gpu', cpu gave '$cpu'"
+
+"$bench" -m "$tmp/demo.eid" --backend vulkan -p 33 -n 5 -r 1 -b 16 --json >"$tmp/bench.json" 2>"$tmp/bench.err" ||
+  fail "eidetic-bench --backend vulkan failed: $(cat "$tmp/bench.err")"
+grep -q '"backend": *"vulkan"' "$tmp/bench.json" || fail "bench output does not name the vulkan backend: $(cat "$tmp/bench.json")"
+
+"$generate" "${args[@]}" --backend vulkan --device 9 >/dev/null 2>"$tmp/dev.err" && fail "device 9 was accepted"
+grep -q "error: Vulkan device 9 does not exist (devices: 0: " "$tmp/dev.err" || fail "device error: $(cat "$tmp/dev.err")"
+
+# No driver: the loader is pointed at a driver list that does not exist.
+VK_ICD_FILENAMES=$tmp/none.json VK_DRIVER_FILES=$tmp/none.json \
+  "$generate" "${args[@]}" --backend vulkan >/dev/null 2>"$tmp/none.err" && fail "vulkan ran without a driver"
+grep -q "error: no Vulkan device found" "$tmp/none.err" || fail "no-driver error: $(cat "$tmp/none.err")"
+VK_ICD_FILENAMES=$tmp/none.json VK_DRIVER_FILES=$tmp/none.json \
+  "$generate" "${args[@]}" --backend cpu >/dev/null || fail "the cpu backend failed where Vulkan has no driver"
+
+if [ "$failures" -ne 0 ]; then
+  echo "vulkan_cli_test: $failures failure(s)" >&2
+  exit 1
+fi
+echo "vulkan_cli_test: all checks passed"
