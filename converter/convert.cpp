@@ -59,7 +59,7 @@ Status convert_checkpoint(const ConvertOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   ProgressFn progress;
   if (!quiet) progress = progress_printer(isatty(fileno(stderr)) != 0);
-  ConvertContext ctx(config, ckpt, writer, options.matrix_dtype, progress);
+  ConvertContext ctx(config, ckpt, writer, options.quant, progress);
   ModelInfo info;
   info.architecture = model_type;
   info.source_config = config.text();

@@ -11,7 +11,7 @@ namespace eidetic::convert {
 struct ConvertOptions {
   std::string checkpoint_dir;  // config.json, *.safetensors, optional tokenizer.json
   std::string output;
-  fb::DType matrix_dtype = fb::DType::F32;  // large matrices; small parameters stay f32
+  fb::DType quant = fb::DType::F32;  // large matrices; small parameters stay f32
   bool progress = false;                    // per-tensor progress on stderr
 };
 

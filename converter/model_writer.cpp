@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "runtime/src/core/half.h"
+#include "converter/quantize.h"
 #include "converter/version.h"
 #include "runtime/src/model/file_header.h"
 
@@ -65,6 +66,20 @@ Result<int> ModelWriter::add_tensor(const std::string& name, const std::vector<u
     std::vector<uint16_t> half(values.size());
     for (size_t i = 0; i < values.size(); ++i) half[i] = f32_to_f16(values[i]);
     EID_TRY(append(half.data(), half.size() * sizeof(uint16_t)));
+  } else if (dtype == fb::DType::Q8 || dtype == fb::DType::Q4) {
+    // Payload, then the scales at the next aligned offset.
+    if (shape.empty()) return invalid_argument("quantizing a scalar tensor '" + name + "'");
+    const uint64_t cols = shape.back(), rows = cols ? values.size() / cols : 0;
+    const QuantizedMatrix q = quantize_matrix(dtype, values.data(), rows, cols);
+    EID_TRY(append(q.payload.data(), q.payload.size()));
+    const uint64_t size = data_size_ - offset;
+    EID_TRY(append(zeros, align_up(data_size_, kTensorAlignment) - data_size_));
+    const uint64_t scale_offset = data_size_;
+    EID_TRY(append(q.scales.data(), q.scales.size() * sizeof(uint16_t)));
+    auto quant = fb::CreateQuantParams(fbb_, uint32_t(kQuantGroup), q.padded_cols, fb::DType::F16, scale_offset,
+                                       q.scales.size() * sizeof(uint16_t));
+    tensors_.push_back(fb::CreateTensorDirect(fbb_, name.c_str(), dtype, &shape, offset, size, quant));
+    return int(tensors_.size() - 1);
   } else {
     return unsupported(std::string("writing ") + fb::EnumNameDType(dtype) + " tensors");
   }

@@ -32,7 +32,8 @@ class ModelWriter {
   Status open();
   flatbuffers::FlatBufferBuilder& builder() { return fbb_; }
 
-  // Store f32 values as `dtype` (F32 or F16); returns the tensor's index.
+  // Store f32 values as `dtype` (F32, F16, or Q8 / Q4 quantized along the last
+  // dimension: converter/quantize.h); returns the tensor's index.
   Result<int> add_tensor(const std::string& name, const std::vector<uint64_t>& shape,
                          const std::vector<float>& values, fb::DType dtype);
   void add_block(flatbuffers::Offset<fb::Block> block) { blocks_.push_back(block); }

@@ -45,13 +45,23 @@ grep -qE "^architecture +$model_type\$" "$tmp/inspect.out" || fail "inspect does
 grep -qE ' f32 ' "$tmp/inspect.out" || fail "inspect shows no f32 tensors"
 
 # Quiet, and with f16 matrices: nothing on stderr, inspect shows f16 tensors.
-run convert16 "$convert" -q --dtype f16 "$fixture" -o "$tmp/model16.eid"
-[ "$rc" -eq 0 ] || fail "--dtype f16 exited $rc: $(cat "$tmp/convert16.err")"
+run convert16 "$convert" -q --quant f16 "$fixture" -o "$tmp/model16.eid"
+[ "$rc" -eq 0 ] || fail "--quant f16 exited $rc: $(cat "$tmp/convert16.err")"
 [ -s "$tmp/convert16.err" ] && fail "-q still wrote to stderr: $(cat "$tmp/convert16.err")"
 run inspect16 "$inspect" "$tmp/model16.eid"
 [ "$rc" -eq 0 ] || fail "inspect of the f16 model exited $rc"
 grep -qE '^architecture' "$tmp/inspect16.out" && grep -qE ' f16 ' "$tmp/inspect16.out" ||
-  fail "inspect shows no f16 tensors in the --dtype f16 model"
+  fail "inspect shows no f16 tensors in the --quant f16 model"
+
+# q8 and q4: inspect shows the quantized matrices beside the f32 small parameters.
+for q in q8 q4; do
+  run "convert$q" "$convert" -q --quant $q "$fixture" -o "$tmp/model$q.eid"
+  [ "$rc" -eq 0 ] || fail "--quant $q exited $rc: $(cat "$tmp/convert$q.err")"
+  run "inspect$q" "$inspect" "$tmp/model$q.eid"
+  [ "$rc" -eq 0 ] || fail "inspect of the $q model exited $rc: $(cat "$tmp/inspect$q.err")"
+  grep -qE " $q " "$tmp/inspect$q.out" && grep -qE ' f32 ' "$tmp/inspect$q.out" ||
+    fail "inspect does not show both $q and f32 tensors in the --quant $q model"
+done
 
 # A directory that is not a checkpoint: non-zero, "error:" naming config.json, no output.
 mkdir "$tmp/empty"
@@ -69,7 +79,7 @@ run noweights "$convert" -q "$tmp/noweights" -o "$tmp/noweights.eid"
 grep -q 'error:.*no model.safetensors' "$tmp/noweights.err" || fail "unexpected error: $(cat "$tmp/noweights.err")"
 ls "$tmp" | grep -q '^noweights\.eid' && fail "a failed conversion left $(ls "$tmp" | grep '^noweights\.eid')"
 
-# A directory that does not exist, and a bad --dtype.
+# A directory that does not exist, and a bad --quant.
 run missing "$convert" "$tmp/does-not-exist" -o "$tmp/missing.eid"
 [ "$rc" -ne 0 ] || fail "converting a missing directory exited 0"
 grep -q 'error:.*does-not-exist' "$tmp/missing.err" || fail "no error for a missing directory: $(cat "$tmp/missing.err")"
@@ -77,10 +87,10 @@ grep -q 'error:.*does-not-exist' "$tmp/missing.err" || fail "no error for a miss
 run noout "$convert" "$fixture"
 [ "$rc" -ne 0 ] || fail "no -o exited 0"
 grep -q 'error:.*--output' "$tmp/noout.err" || fail "no error naming --output: $(cat "$tmp/noout.err")"
-run dtype "$convert" "$fixture" --dtype f8 -o "$tmp/dtype.eid"
-[ "$rc" -ne 0 ] || fail "--dtype f8 exited 0"
-grep -q 'error:.*--dtype f8' "$tmp/dtype.err" || fail "no error naming --dtype: $(cat "$tmp/dtype.err")"
-[ -e "$tmp/dtype.eid" ] && fail "--dtype f8 left an output file"
+run quant "$convert" "$fixture" --quant q3 -o "$tmp/quant.eid"
+[ "$rc" -ne 0 ] || fail "--quant q3 exited 0"
+grep -q 'error:.*--quant q3' "$tmp/quant.err" || fail "no error naming --quant: $(cat "$tmp/quant.err")"
+[ -e "$tmp/quant.eid" ] && fail "--quant q3 left an output file"
 
 if [ "$failures" -ne 0 ]; then
   echo "$failures check(s) failed" >&2

@@ -203,7 +203,7 @@ Status convert_dir(const std::string& dir, const std::string& out, fb::DType dty
   convert::ConvertOptions o;
   o.checkpoint_dir = dir;
   o.output = out;
-  o.matrix_dtype = dtype;
+  o.quant = dtype;
   return convert::convert_checkpoint(o);
 }
 

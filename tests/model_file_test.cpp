@@ -226,3 +226,128 @@ TEST_CASE("unknown dtype and unknown block kind are rejected by name") {
     CHECK(load(bytes).message().find("past the table") != std::string::npos);
   }
 }
+
+// ------------------------------------------------------------ quantized files
+
+TEST_CASE("q8 and q4 files load, with every matrix quantized and the small parameters f32") {
+  for (const std::string arch : kArchs) {
+    for (fb::DType type : {fb::DType::Q8, fb::DType::Q4}) {
+      const std::string type_name = fb::EnumNameDType(type);
+      CAPTURE(arch);
+      CAPTURE(type_name);
+      auto file = ModelFile::open(test::converted(arch, type));
+      REQUIRE_MESSAGE(file.is_ok(), file.status().message());
+      CHECK(load(valid_image(arch, type)).is_ok());
+      size_t quantized = 0;
+      for (const fb::Tensor* t : *(*file)->model().tensors()) {
+        CAPTURE(t->name()->str());
+        const std::string name = t->name()->str();
+        const bool matrix = name.find("proj.weight") != std::string::npos || name.find("embeddings") != std::string::npos ||
+                            name.find("lm_head") != std::string::npos;
+        // --quant q4 keeps the embedding and LM head in q8.
+        const bool vocab = name.find("embeddings") != std::string::npos || name.find("lm_head") != std::string::npos;
+        const fb::DType want = vocab && type == fb::DType::Q4 ? fb::DType::Q8 : type;
+        CHECK(t->dtype() == (matrix ? want : fb::DType::F32));
+        CHECK((t->quant() != nullptr) == matrix);
+        quantized += matrix;
+      }
+      CHECK(quantized >= 5);
+    }
+  }
+}
+
+TEST_CASE("inconsistent quantization parameters are rejected") {
+  // Mamba-1 in q4: dt_proj is [128, 4], one group of 32 of which 28 are padding.
+  auto bytes = valid_image("mamba", fb::DType::Q4);
+  fb::Model* m = mutable_model(bytes);
+  auto* tensors = m->mutable_tensors();
+  fb::Tensor* dt = nullptr;
+  fb::Tensor* in = nullptr;
+  const fb::Tensor* other = nullptr;
+  for (unsigned i = 0; i < tensors->size(); ++i) {
+    fb::Tensor* t = tensors->GetMutableObject(i);
+    const std::string name = t->name()->str();
+    if (name == "backbone.layers.0.mixer.dt_proj.weight") dt = t;
+    if (name == "backbone.layers.0.mixer.in_proj.weight") in = t;
+    if (name == "backbone.layers.1.mixer.out_proj.weight") other = t;
+  }
+  REQUIRE(dt);
+  REQUIRE(in);
+  REQUIRE(other);
+  REQUIRE(dt->dtype() == fb::DType::Q4);
+  REQUIRE(dt->quant()->padded_cols() == 32);
+  REQUIRE(in->quant()->padded_cols() == 64);
+  auto* q = dt->mutable_quant();
+  auto expect = [&](const char* what) {
+    reseal(bytes);
+    const Status s = load(bytes);
+    CHECK_FALSE(s.is_ok());
+    CHECK_MESSAGE(s.message().find(what) != std::string::npos, s.message());
+  };
+
+  SUBCASE("group size zero") {
+    REQUIRE(q->mutate_group_size(0));
+    expect("inconsistent quantization grouping");
+  }
+  SUBCASE("odd group size") {
+    REQUIRE(q->mutate_group_size(31));
+    expect("inconsistent quantization grouping");
+  }
+  SUBCASE("padded columns fewer than the columns") {
+    REQUIRE(q->mutate_padded_cols(2));
+    expect("inconsistent quantization grouping");
+  }
+  SUBCASE("a whole group of padding") {
+    REQUIRE(q->mutate_padded_cols(64));
+    expect("inconsistent quantization grouping");
+  }
+  SUBCASE("groups that do not match the stored scales") {
+    // in_proj [256, 64]: one group of 64 is a consistent grouping, but the file
+    // holds two scales per row.
+    REQUIRE(in->mutable_quant()->mutate_group_size(64));
+    expect("scale size does not match");
+  }
+  SUBCASE("scale size") {
+    REQUIRE(q->mutate_scale_size(q->scale_size() - 2));
+    expect("scale size does not match");
+  }
+  SUBCASE("misaligned scales") {
+    REQUIRE(q->mutate_scale_offset(q->scale_offset() + 2));
+    expect("scales misaligned");
+  }
+  SUBCASE("scales past the end") {
+    REQUIRE(q->mutate_scale_offset(uint64_t(1) << 40));
+    expect("past the end");
+  }
+  SUBCASE("scales overflowing 64 bits") {
+    REQUIRE(q->mutate_scale_offset(~uint64_t(0) - 63));
+    CHECK_FALSE((reseal(bytes), load(bytes)).is_ok());
+  }
+  SUBCASE("scales overlapping another tensor") {
+    REQUIRE(q->mutate_scale_offset(other->offset()));
+    expect("overlap");
+  }
+  SUBCASE("payload size") {
+    REQUIRE(dt->mutate_size(dt->size() + 64));
+    expect("need");
+  }
+  SUBCASE("q4 relabelled q8: the payload is half the size") {
+    REQUIRE(dt->mutate_dtype(fb::DType::Q8));
+    expect("need");
+  }
+  SUBCASE("quantization parameters on a plain tensor") {
+    REQUIRE(dt->mutate_dtype(fb::DType::F32));
+    expect("quantization parameters on a plain tensor");
+  }
+  SUBCASE("a quantized tensor without parameters") {
+    // F32 is the default dtype, not stored in the buffer: relabel an f16 matrix.
+    bytes = valid_image("mamba", fb::DType::F16);
+    fb::Model* m16 = mutable_model(bytes);
+    bool mutated = false;
+    for (unsigned i = 0; i < m16->tensors()->size() && !mutated; ++i)
+      mutated = m16->tensors()->Get(i)->dtype() == fb::DType::F16 &&
+                m16->mutable_tensors()->GetMutableObject(i)->mutate_dtype(fb::DType::Q8);
+    REQUIRE(mutated);
+    expect("without quantization parameters");
+  }
+}

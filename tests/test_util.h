@@ -40,7 +40,7 @@ inline std::string converted(const std::string& arch, fb::DType dtype = fb::DTyp
     convert::ConvertOptions o;
     o.checkpoint_dir = fixture_dir(arch);
     o.output = out;
-    o.matrix_dtype = dtype;
+    o.quant = dtype;
     Status s = convert::convert_checkpoint(o);
     REQUIRE_MESSAGE(s.is_ok(), s.message());
   }

@@ -1,8 +1,27 @@
 #include "backends/cpu/linear.h"
 
+#include <vector>
+
 #include "runtime/src/core/half.h"
 
 namespace eidetic::cpu {
+
+Result<QuantMatrix> quant_matrix(const ModelFile& file, int index) {
+  const fb::Tensor& w = file.tensor(index);
+  const fb::QuantParams* q = w.quant();  // present: the file was verified
+  if (q->group_size() != kQuantGroup || q->scale_dtype() != fb::DType::F16)
+    return unsupported("tensor '" + w.name()->str() + "': quantization groups of " + std::to_string(q->group_size()) +
+                       " with " + fb::EnumNameDType(q->scale_dtype()) +
+                       " scales (this runtime runs groups of 32 with f16 scales)");
+  QuantMatrix m{};
+  m.type = w.dtype() == fb::DType::Q8 ? QuantType::kQ8 : QuantType::kQ4;
+  m.data = file.tensor_data(index);
+  m.scales = reinterpret_cast<const uint16_t*>(file.tensor_scales(index));
+  m.rows = w.shape()->Get(0);
+  m.padded_cols = q->padded_cols();
+  return m;
+}
+
 Result<Linear> Linear::create(const ModelFile& file, int weight, int bias, size_t x_stride, size_t y_stride) {
   const fb::Tensor& w = file.tensor(weight);
   Linear l;
@@ -24,16 +43,67 @@ Result<Linear> Linear::create(const ModelFile& file, int weight, int bias, size_
     case fb::DType::BF16:
       l.half_ = reinterpret_cast<const uint16_t*>(file.tensor_data(weight));
       return l;
+    case fb::DType::Q8:
+    case fb::DType::Q4: {
+      EID_ASSIGN_OR_RETURN(l.quant_, quant_matrix(file, weight));
+      return l;
+    }
     default:
       return unsupported(std::string("weights of type ") + fb::EnumNameDType(w.dtype()) + " in tensor '" +
-                         w.name()->str() + "' (this runtime runs f32, f16 and bf16)");
+                         w.name()->str() + "' (this runtime runs f32, f16, bf16, q8 and q4)");
   }
 }
 
 Status Linear::run(const float* x, size_t n, float* y, pthreadpool_t pool) const {
   if (xnn_) return xnn_->run(x, n, y, pool);
-  run_half(x, n, y);
+  if (quant_.data)
+    run_quant(x, n, y, pool);
+  else
+    run_half(x, n, y);
   return Status::ok();
+}
+
+namespace {
+
+struct QuantTask {
+  const QuantMatrix* w;
+  QuantActs x;
+  size_t n;
+  const float* bias;
+  float* y;
+  size_t y_stride;
+};
+
+void quant_rows(void* context, size_t r0, size_t count) {
+  const auto& t = *static_cast<const QuantTask*>(context);
+  gemm_quant(*t.w, t.x, t.n, r0, r0 + count, t.bias, t.y, t.y_stride);
+}
+
+}  // namespace
+
+void Linear::run_quant(const float* x, size_t n, float* y, pthreadpool_t pool) const {
+  if (n == 0) return;
+  const size_t pc = quant_.padded_cols, groups = pc / kQuantGroup;
+  // One buffer per thread: [n, pc] int8, then [n, groups] scales and corrections.
+  thread_local std::vector<float> buffer;
+  const size_t floats = (n * pc + 3) / 4 + 2 * n * groups;
+  if (buffer.size() < floats) buffer.resize(floats);
+  QuantActs acts{};
+  acts.q = reinterpret_cast<int8_t*>(buffer.data());
+  acts.d = buffer.data() + (n * pc + 3) / 4;
+  acts.corr = quant_.type == QuantType::kQ4 ? acts.d + n * groups : nullptr;
+  quantize_acts(quant_.type, x, x_stride_, n, in_, pc, acts);
+
+  QuantTask task{&quant_, acts, n, bias_, y, y_stride_};
+  const size_t threads = pool ? pthreadpool_get_threads_count(pool) : 1;
+  if (threads <= 1 || out_ < 64) {
+    quant_rows(&task, 0, out_);
+    return;
+  }
+  // Tiles of whole 4-row kernel tiles, a few per thread for balance.
+  size_t tile = (out_ + 4 * threads - 1) / (4 * threads);
+  tile = (tile + 7) / 8 * 8;
+  pthreadpool_parallelize_1d_tile_1d(pool, quant_rows, &task, out_, tile, 0);
 }
 
 void Linear::run_half(const float* x, size_t n, float* y) const {

@@ -5,8 +5,8 @@
 namespace eidetic::convert {
 
 ConvertContext::ConvertContext(const HfConfig& config, const Checkpoint& ckpt, ModelWriter& writer,
-                               fb::DType matrix_dtype, ProgressFn progress)
-    : config_(config), ckpt_(ckpt), writer_(writer), matrix_dtype_(matrix_dtype), progress_(std::move(progress)) {}
+                               fb::DType quant, ProgressFn progress)
+    : config_(config), ckpt_(ckpt), writer_(writer), quant_(quant), progress_(std::move(progress)) {}
 
 Result<int> ConvertContext::write(const std::string& name, std::vector<uint64_t> shape,
                                   const std::vector<float>& values, fb::DType dtype) {
@@ -16,7 +16,12 @@ Result<int> ConvertContext::write(const std::string& name, std::vector<uint64_t>
 
 Result<int> ConvertContext::matrix(const std::string& name, std::vector<uint64_t> shape) {
   EID_ASSIGN_OR_RETURN(auto values, ckpt_.load_f32(name, shape));
-  return write(name, shape, values, matrix_dtype_);
+  return write(name, shape, values, quant_);
+}
+
+Result<int> ConvertContext::vocab_matrix(const std::string& name, std::vector<uint64_t> shape) {
+  EID_ASSIGN_OR_RETURN(auto values, ckpt_.load_f32(name, shape));
+  return write(name, shape, values, quant_ == fb::DType::Q4 ? fb::DType::Q8 : quant_);
 }
 
 Result<int> ConvertContext::small(const std::string& name, std::vector<uint64_t> shape) {

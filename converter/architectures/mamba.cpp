@@ -33,7 +33,7 @@ template <typename LayerFn>
 Status build_stack(ConvertContext& ctx, ModelInfo* info, const StackShape& s, LayerFn&& add_mixer) {
   auto& fbb = ctx.fbb();
   const uint64_t hidden = s.hidden, vocab = s.vocab;
-  EID_ASSIGN_OR_RETURN(int embedding, ctx.matrix("backbone.embeddings.weight", {vocab, hidden}));
+  EID_ASSIGN_OR_RETURN(int embedding, ctx.vocab_matrix("backbone.embeddings.weight", {vocab, hidden}));
   ctx.writer().add_block(fb::CreateBlock(fbb, fbb.CreateString("embedding"), fb::BlockOp::Embedding,
                                          fb::CreateEmbedding(fbb, embedding).Union()));
   for (uint32_t i = 0; i < s.layers; ++i) {
@@ -48,7 +48,7 @@ Status build_stack(ConvertContext& ctx, ModelInfo* info, const StackShape& s, La
                                          fb::CreateNorm(fbb, norm_f, s.norm_eps).Union()));
   int head = embedding;
   if (!s.tied || ctx.checkpoint().has("lm_head.weight")) {
-    EID_ASSIGN_OR_RETURN(head, ctx.matrix("lm_head.weight", {vocab, hidden}));
+    EID_ASSIGN_OR_RETURN(head, ctx.vocab_matrix("lm_head.weight", {vocab, hidden}));
   }
   ctx.writer().add_block(fb::CreateBlock(fbb, fbb.CreateString("lm_head"), fb::BlockOp::LmHead,
                                          fb::CreateLmHead(fbb, head).Union()));
@@ -148,7 +148,7 @@ Status convert_mamba2(ConvertContext& ctx, ModelInfo* info) {
     const uint64_t skip = w->shape[0] - proj;
     EID_ASSIGN_OR_RETURN(auto in_values, ctx.checkpoint().load_f32(w->name, {}));
     in_values.erase(in_values.begin(), in_values.begin() + long(skip * h));
-    EID_ASSIGN_OR_RETURN(int in_proj, ctx.write(w->name, {proj, h}, in_values, ctx.matrix_dtype()));
+    EID_ASSIGN_OR_RETURN(int in_proj, ctx.write(w->name, {proj, h}, in_values, ctx.quant()));
     int in_bias = -1;
     if (ctx.checkpoint().has(p + "in_proj.bias")) {
       EID_ASSIGN_OR_RETURN(auto b, ctx.checkpoint().load_f32(p + "in_proj.bias", {proj + skip}));

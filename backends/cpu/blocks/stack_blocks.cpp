@@ -12,8 +12,9 @@ namespace {
 
 class EmbeddingBlock : public CpuBlock {
  public:
-  EmbeddingBlock(const ModelFile& file, int weight)
-      : data_(file.tensor_data(weight)), dtype_(file.tensor(weight).dtype()), hidden_(file.tensor(weight).shape()->Get(1)) {}
+  EmbeddingBlock(const ModelFile& file, int weight, QuantMatrix quant)
+      : data_(file.tensor_data(weight)), dtype_(file.tensor(weight).dtype()), hidden_(file.tensor(weight).shape()->Get(1)),
+        quant_(quant) {}
 
   Status run(CpuPass& p) override {
     for (size_t t = 0; t < p.n; ++t) copy_row(size_t(p.tokens[t]), p.h + t * hidden_);
@@ -22,6 +23,10 @@ class EmbeddingBlock : public CpuBlock {
 
  private:
   void copy_row(size_t id, float* out) const {
+    if (quant_.data) {
+      dequantize_row(quant_, id, hidden_, out);
+      return;
+    }
     if (dtype_ == fb::DType::F32) {
       std::memcpy(out, reinterpret_cast<const float*>(data_) + id * hidden_, hidden_ * sizeof(float));
       return;
@@ -32,6 +37,7 @@ class EmbeddingBlock : public CpuBlock {
   const uint8_t* data_;
   fb::DType dtype_;
   size_t hidden_;
+  QuantMatrix quant_;  // data null unless Q8 / Q4
 };
 
 class NormBlock : public CpuBlock {
@@ -95,8 +101,14 @@ Result<std::unique_ptr<CpuBlock>> make_cpu_block(const ModelFile& file, int inde
   const fb::Block& b = *file.model().blocks()->Get(index);
   const size_t hidden = file.model().hidden_size();
   switch (b.op_type()) {
-    case fb::BlockOp::Embedding:
-      return std::unique_ptr<CpuBlock>(new EmbeddingBlock(file, b.op_as_Embedding()->weight()));
+    case fb::BlockOp::Embedding: {
+      const int weight = b.op_as_Embedding()->weight();
+      QuantMatrix quant{};
+      if (file.tensor(weight).quant()) {
+        EID_ASSIGN_OR_RETURN(quant, quant_matrix(file, weight));
+      }
+      return std::unique_ptr<CpuBlock>(new EmbeddingBlock(file, weight, quant));
+    }
     case fb::BlockOp::Norm:
       return std::unique_ptr<CpuBlock>(new NormBlock(file.tensor_f32(b.op_as_Norm()->weight()), b.op_as_Norm()->eps(), hidden));
     case fb::BlockOp::LmHead: {

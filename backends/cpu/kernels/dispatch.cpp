@@ -15,6 +15,15 @@ bool cpu_has_avx2_fma() {
 #endif
 }
 
+bool cpu_has_avx512_vnni() {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  return cpu_has_avx2_fma() && __builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx512vnni") &&
+         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw");
+#else
+  return false;
+#endif
+}
+
 namespace {
 
 struct Table {
@@ -23,6 +32,8 @@ struct Table {
   decltype(&causal_conv1d_silu_ref) causal_conv1d_silu = causal_conv1d_silu_ref;
   decltype(&selective_scan_ref) selective_scan = selective_scan_ref;
   decltype(&ssd_scan_ref) ssd_scan = ssd_scan_ref;
+  decltype(&quantize_acts_ref) quantize_acts = quantize_acts_ref;
+  decltype(&gemm_quant_ref) gemm_quant = gemm_quant_ref;
   decltype(&softplus_ref) softplus = softplus_ref;
 };
 
@@ -35,8 +46,15 @@ Table resolve() {
     t.causal_conv1d_silu = causal_conv1d_silu_avx2;
     t.selective_scan = selective_scan_avx2;
     t.ssd_scan = ssd_scan_avx2;
+    if (__builtin_cpu_supports("f16c")) {
+      t.quantize_acts = quantize_acts_avx2;
+      t.gemm_quant = gemm_quant_avx2;
+    }
     t.softplus = softplus_avx2;
   }
+#endif
+#if defined(EIDETIC_CPU_KERNELS_AVX512)
+  if (cpu_has_avx512_vnni()) t.gemm_quant = gemm_quant_vnni;
 #endif
   return t;
 }
@@ -68,6 +86,16 @@ void causal_conv1d_silu(const float* x, size_t x_stride, size_t n_tokens, size_t
 void selective_scan(const SelectiveScanArgs& args) { table().selective_scan(args); }
 
 void ssd_scan(const SsdScanArgs& args) { table().ssd_scan(args); }
+
+void quantize_acts(QuantType type, const float* x, size_t x_stride, size_t n, size_t cols, size_t padded_cols,
+                   const QuantActs& out) {
+  table().quantize_acts(type, x, x_stride, n, cols, padded_cols, out);
+}
+
+void gemm_quant(const QuantMatrix& w, const QuantActs& x, size_t n, size_t r0, size_t r1, const float* bias,
+                float* y, size_t y_stride) {
+  table().gemm_quant(w, x, n, r0, r1, bias, y, y_stride);
+}
 
 void softplus(const float* x, size_t n, float* y) { table().softplus(x, n, y); }
 

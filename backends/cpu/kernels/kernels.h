@@ -12,6 +12,7 @@
 #include <pthreadpool.h>
 
 #include <cstddef>
+#include <cstdint>
 
 namespace eidetic::cpu {
 
@@ -74,6 +75,52 @@ struct SsdScanArgs {
   float* y; size_t y_stride;
 };
 void ssd_scan(const SsdScanArgs& args);
+
+// ---- Quantized weights: the model file's Q8 and Q4 (converter/quantize.h) ----
+// W is [rows, padded_cols], cut along each row into groups of kQuantGroup
+// columns with one f16 scale d per group: Q8 stores int8 q (value q*d), Q4 the
+// nibble q+8, byte k of a group holding elements 2k (low nibble) and 2k+1.
+// The products quantize the activations to int8 per group of 32 as well
+// (llama.cpp's q8_0 x q8_0 scheme), so each group's dot product is exact in
+// integers and only the group sums are scaled in f32.
+constexpr size_t kQuantGroup = 32;
+
+enum class QuantType { kQ8, kQ4 };
+
+struct QuantMatrix {
+  QuantType type;
+  const uint8_t* data;     // row r at data + r * row_bytes(): padded_cols (Q8) or padded_cols / 2 (Q4)
+  const uint16_t* scales;  // f16 [rows, padded_cols / 32]
+  size_t rows, padded_cols;
+  size_t row_bytes() const { return type == QuantType::kQ8 ? padded_cols : padded_cols / 2; }
+};
+
+// Activations as the products read them: per token, padded_cols int8 values
+// and one f32 scale per group (x ~ q*d). For Q4 weights the 32 values of a
+// group are stored evens first (x0 x2 .. x30 x1 x3 .. x31), matching the
+// nibble order, and corr holds 8*d*sum(q) per group (the nibbles' offset).
+struct QuantActs {
+  int8_t* q;    // [n, padded_cols]
+  float* d;     // [n, padded_cols / 32]
+  float* corr;  // [n, padded_cols / 32], Q4 only (may be null for Q8)
+};
+
+// Quantize n rows of x ([n, cols], rows x_stride apart) for a product with
+// weights of `type`: d = max|x| / 127 per group, q = round(x * 127 / max|x|);
+// columns [cols, padded_cols) are zero, and so is a group whose max|x| is
+// below kMinActScale (where 127 / max|x| would overflow).
+constexpr float kMinActScale = 1e-30f;
+void quantize_acts(QuantType type, const float* x, size_t x_stride, size_t n, size_t cols,
+                   size_t padded_cols, const QuantActs& out);
+
+// y[t, r] = sum_c W[r, c] * x[t, c] (+ bias[r]) for rows [r0, r1) and tokens
+// [0, n), x quantized by quantize_acts for w.type; bias may be null. Row
+// ranges are independent, so threads may split [0, rows) between them.
+void gemm_quant(const QuantMatrix& w, const QuantActs& x, size_t n, size_t r0, size_t r1,
+                const float* bias, float* y, size_t y_stride);
+
+// Row r of W in f32, its first `cols` values (the embedding lookup).
+void dequantize_row(const QuantMatrix& w, size_t r, size_t cols, float* out);
 
 // y[i] = softplus(x[i]) = log(1 + e^x[i]), or x[i] itself above 20 (PyTorch's
 // threshold). y may be x.

@@ -29,9 +29,26 @@ void ssd_chunked_avx2(const SsdScanArgs& args, size_t chunk, float* scratch, pth
 void ssd_chunked_avx512(const SsdScanArgs& args, size_t chunk, float* scratch, pthreadpool_t pool);
 bool cpu_has_avx512f();
 
+// Quantized products with AVX2 byte multiplies (vpmaddubsw); need F16C too.
+// quantize_acts_avx2 writes the same bytes as the reference form.
+void quantize_acts_avx2(QuantType type, const float* x, size_t x_stride, size_t n, size_t cols,
+                        size_t padded_cols, const QuantActs& out);
+void gemm_quant_avx2(const QuantMatrix& w, const QuantActs& x, size_t n, size_t r0, size_t r1,
+                     const float* bias, float* y, size_t y_stride);
+
 // y[i] = exp(x[i]) with the vector exp the kernels use (exp_avx2.h); exposed so
 // that tests can measure its error against std::exp.
 void exp_avx2(const float* x, size_t n, float* y);
+#endif
+
+// True when this CPU has AVX-512 VNNI with AVX-512VL/BW, AVX2, FMA and F16C.
+bool cpu_has_avx512_vnni();
+
+#if defined(EIDETIC_CPU_KERNELS_AVX512)
+// Quantized products with VNNI dot products (vpdpbusd) on 256-bit vectors,
+// which AVX-512VL gives 32 registers of.
+void gemm_quant_vnni(const QuantMatrix& w, const QuantActs& x, size_t n, size_t r0, size_t r1,
+                     const float* bias, float* y, size_t y_stride);
 #endif
 
 }  // namespace eidetic::cpu

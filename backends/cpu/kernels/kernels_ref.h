@@ -21,5 +21,9 @@ void ssd_scan_ref(const SsdScanArgs& args);
 void softplus_ref(const float* x, size_t n, float* y);
 // ssd_chunked on one thread; scratch as for ssd_chunked.
 void ssd_chunked_ref(const SsdScanArgs& args, size_t chunk, float* scratch);
+void quantize_acts_ref(QuantType type, const float* x, size_t x_stride, size_t n, size_t cols,
+                       size_t padded_cols, const QuantActs& out);
+void gemm_quant_ref(const QuantMatrix& w, const QuantActs& x, size_t n, size_t r0, size_t r1,
+                    const float* bias, float* y, size_t y_stride);
 
 }  // namespace eidetic::cpu
