@@ -1,4 +1,5 @@
-// Quantized products (kernels.h: quantize_acts, gemm_quant, dequantize_row):
+// Quantized products (kernels.h: quantize_acts, gemm_quant, dequantize_row)
+// and the f16 / bf16 product (gemm_half):
 // (a) activation quantization within half a step, in the documented order;
 // (b) the reference product against a double-precision product of the
 //     dequantized weights, both with the quantized activations (equal up to
@@ -8,6 +9,7 @@
 //     no multiple of the tiles, one group, padded groups, more groups than the
 //     scale chunk, row sub-ranges, strided outputs whose padding stays intact.
 // Weights here are random bytes and f16 scales, independent of the converter.
+// gemm_half: reference against double precision, SIMD form against reference.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -278,4 +280,83 @@ TEST_CASE("gemm_quant_vnni equals the reference") {
   check_form(gemm_quant_vnni);
 }
 #endif
+#endif
+
+// ------------------------------------------------------------- f16 / bf16
+
+namespace {
+
+double bf16_value(uint16_t h) {
+  const uint32_t bits = uint32_t(h) << 16;
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+// Random finite halves of either kind, magnitudes about 2^-6 .. 2^1.
+std::vector<uint16_t> rand_halves(std::mt19937& rng, size_t n, bool bf16) {
+  std::uniform_int_distribution<int> mant(0, bf16 ? 127 : 1023), ex(-6, 1), sign(0, 1);
+  std::vector<uint16_t> v(n);
+  for (auto& h : v)
+    h = bf16 ? uint16_t(sign(rng) << 15 | (ex(rng) + 127) << 7 | mant(rng))
+             : uint16_t(sign(rng) << 15 | (ex(rng) + 15) << 10 | mant(rng));
+  return v;
+}
+
+using HalfFn = void (*)(const uint16_t*, bool, size_t, const float*, size_t, size_t, size_t, size_t, const float*,
+                        float*, size_t);
+
+// form against double precision over shapes that reach every tail of the tiles.
+void check_half(HalfFn form) {
+  std::mt19937 rng(13);
+  for (bool bf16 : {false, true}) {
+    for (size_t cols : {1, 5, 8, 13, 64, 100, 771}) {
+      for (size_t rows : {1, 3, 4, 9}) {
+        for (size_t n : {1, 2, 5, 9}) {
+          CAPTURE(bf16);
+          CAPTURE(cols);
+          CAPTURE(rows);
+          CAPTURE(n);
+          const size_t xs = cols + 3, ys = rows + 2;
+          const auto w = rand_halves(rng, rows * cols, bf16);
+          const auto x = rand_vec(rng, n * xs, -2, 2);
+          const auto bias = rand_vec(rng, rows, -1, 1);
+          const float* b = n % 2 ? bias.data() : nullptr;
+          const size_t r0 = rows > 3 ? 1 : 0, r1 = rows;
+          std::vector<float> y(n * ys, kPad);
+          form(w.data(), bf16, cols, x.data(), xs, n, r0, r1, b, y.data(), ys);
+          size_t bad = 0;
+          for (size_t t = 0; t < n; ++t)
+            for (size_t r = 0; r < ys; ++r) {
+              if (r < r0 || r >= r1) {
+                bad += y[t * ys + r] != kPad;
+                continue;
+              }
+              double want = b ? b[r] : 0, mag = std::fabs(want);
+              for (size_t c = 0; c < cols; ++c) {
+                const double wv = bf16 ? bf16_value(w[r * cols + c]) : half_value(w[r * cols + c]);
+                want += wv * x[t * xs + c];
+                mag += std::fabs(wv * x[t * xs + c]);
+              }
+              // f32 summation: at most about cols ulp of the sum of magnitudes.
+              if (!(std::fabs(y[t * ys + r] - want) <= 1.2e-7 * double(cols + 8) * mag)) {
+                if (++bad <= 3) MESSAGE("t " << t << " r " << r << ": got " << y[t * ys + r] << " want " << want);
+              }
+            }
+          REQUIRE(bad == 0);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("gemm_half_ref against double precision") { check_half(gemm_half_ref); }
+
+#if defined(EIDETIC_CPU_KERNELS_AVX2)
+TEST_CASE("gemm_half_avx2 against double precision") {
+  if (!cpu_has_avx2_fma()) return;
+  check_half(gemm_half_avx2);
+}
 #endif

@@ -1,8 +1,7 @@
 #include "backends/cpu/linear.h"
 
+#include <type_traits>
 #include <vector>
-
-#include "runtime/src/core/half.h"
 
 namespace eidetic::cpu {
 
@@ -59,27 +58,37 @@ Status Linear::run(const float* x, size_t n, float* y, pthreadpool_t pool) const
   if (quant_.data)
     run_quant(x, n, y, pool);
   else
-    run_half(x, n, y);
+    run_half(x, n, y, pool);
   return Status::ok();
 }
 
 namespace {
 
-struct QuantTask {
-  const QuantMatrix* w;
-  QuantActs x;
-  size_t n;
-  const float* bias;
-  float* y;
-  size_t y_stride;
-};
-
-void quant_rows(void* context, size_t r0, size_t count) {
-  const auto& t = *static_cast<const QuantTask*>(context);
-  gemm_quant(*t.w, t.x, t.n, r0, r0 + count, t.bias, t.y, t.y_stride);
+// Rows [0, out) split over the pool's threads in tiles of whole kernel row
+// tiles (multiples of 8), a few per thread for balance; the calling thread
+// alone without a pool or for small products.
+template <typename Fn>
+void split_rows(size_t out, pthreadpool_t pool, Fn&& fn) {
+  const size_t threads = pool ? pthreadpool_get_threads_count(pool) : 1;
+  if (threads <= 1 || out < 64) {
+    fn(size_t(0), out);
+    return;
+  }
+  size_t tile = (out + 4 * threads - 1) / (4 * threads);
+  tile = (tile + 7) / 8 * 8;
+  using F = std::remove_reference_t<Fn>;
+  auto task = [](void* context, size_t r0, size_t count) { (*static_cast<F*>(context))(r0, r0 + count); };
+  pthreadpool_parallelize_1d_tile_1d(pool, task, &fn, out, tile, 0);
 }
 
 }  // namespace
+
+void Linear::run_half(const float* x, size_t n, float* y, pthreadpool_t pool) const {
+  const bool bf16 = dtype_ == fb::DType::BF16;
+  split_rows(out_, pool, [&](size_t r0, size_t r1) {
+    gemm_half(half_, bf16, in_, x, x_stride_, n, r0, r1, bias_, y, y_stride_);
+  });
+}
 
 void Linear::run_quant(const float* x, size_t n, float* y, pthreadpool_t pool) const {
   if (n == 0) return;
@@ -94,29 +103,7 @@ void Linear::run_quant(const float* x, size_t n, float* y, pthreadpool_t pool) c
   acts.corr = quant_.type == QuantType::kQ4 ? acts.d + n * groups : nullptr;
   quantize_acts(quant_.type, x, x_stride_, n, in_, pc, acts);
 
-  QuantTask task{&quant_, acts, n, bias_, y, y_stride_};
-  const size_t threads = pool ? pthreadpool_get_threads_count(pool) : 1;
-  if (threads <= 1 || out_ < 64) {
-    quant_rows(&task, 0, out_);
-    return;
-  }
-  // Tiles of whole 4-row kernel tiles, a few per thread for balance.
-  size_t tile = (out_ + 4 * threads - 1) / (4 * threads);
-  tile = (tile + 7) / 8 * 8;
-  pthreadpool_parallelize_1d_tile_1d(pool, quant_rows, &task, out_, tile, 0);
-}
-
-void Linear::run_half(const float* x, size_t n, float* y) const {
-  const bool bf16 = dtype_ == fb::DType::BF16;
-  for (size_t o = 0; o < out_; ++o) {
-    const uint16_t* row = half_ + o * in_;
-    for (size_t t = 0; t < n; ++t) {
-      const float* xt = x + t * x_stride_;
-      float acc = 0.0f;
-      for (size_t i = 0; i < in_; ++i) acc += (bf16 ? bf16_to_f32(row[i]) : f16_to_f32(row[i])) * xt[i];
-      y[t * y_stride_ + o] = acc + (bias_ ? bias_[o] : 0.0f);
-    }
-  }
+  split_rows(out_, pool, [&](size_t r0, size_t r1) { gemm_quant(quant_, acts, n, r0, r1, bias_, y, y_stride_); });
 }
 
 }  // namespace eidetic::cpu

@@ -1,6 +1,6 @@
 // y[n, out] = x[n, in] · Wᵀ + b for a weight matrix of the model file, in
 // whatever dtype the file stores it. f32 goes to XNNPACK (packed once at load);
-// f16 and bf16 run a portable kernel that reads the mmapped weights in place;
+// f16 and bf16 run gemm_half (kernels.h) on the mapped weights in place;
 // Q8 and Q4 run the quantized products of kernels.h (gemm_quant) on the mapped
 // weights, the activations quantized to int8 per group of 32 first, into a
 // per-thread buffer that grows to the largest call and is then reused (no
@@ -37,7 +37,7 @@ class Linear {
 
  private:
   Linear() = default;
-  void run_half(const float* x, size_t n, float* y) const;
+  void run_half(const float* x, size_t n, float* y, pthreadpool_t pool) const;
   void run_quant(const float* x, size_t n, float* y, pthreadpool_t pool) const;
 
   size_t in_ = 0, out_ = 0, x_stride_ = 0, y_stride_ = 0;

@@ -34,6 +34,7 @@ struct Table {
   decltype(&ssd_scan_ref) ssd_scan = ssd_scan_ref;
   decltype(&quantize_acts_ref) quantize_acts = quantize_acts_ref;
   decltype(&gemm_quant_ref) gemm_quant = gemm_quant_ref;
+  decltype(&gemm_half_ref) gemm_half = gemm_half_ref;
   decltype(&softplus_ref) softplus = softplus_ref;
 };
 
@@ -49,6 +50,7 @@ Table resolve() {
     if (__builtin_cpu_supports("f16c")) {
       t.quantize_acts = quantize_acts_avx2;
       t.gemm_quant = gemm_quant_avx2;
+      t.gemm_half = gemm_half_avx2;
     }
     t.softplus = softplus_avx2;
   }
@@ -95,6 +97,11 @@ void quantize_acts(QuantType type, const float* x, size_t x_stride, size_t n, si
 void gemm_quant(const QuantMatrix& w, const QuantActs& x, size_t n, size_t r0, size_t r1, const float* bias,
                 float* y, size_t y_stride) {
   table().gemm_quant(w, x, n, r0, r1, bias, y, y_stride);
+}
+
+void gemm_half(const uint16_t* w, bool bf16, size_t cols, const float* x, size_t x_stride, size_t n, size_t r0,
+               size_t r1, const float* bias, float* y, size_t y_stride) {
+  table().gemm_half(w, bf16, cols, x, x_stride, n, r0, r1, bias, y, y_stride);
 }
 
 void softplus(const float* x, size_t n, float* y) { table().softplus(x, n, y); }

@@ -122,6 +122,13 @@ void gemm_quant(const QuantMatrix& w, const QuantActs& x, size_t n, size_t r0, s
 // Row r of W in f32, its first `cols` values (the embedding lookup).
 void dequantize_row(const QuantMatrix& w, size_t r, size_t cols, float* out);
 
+// ---- Half-precision weights: the model file's F16 and BF16 ----
+// y[t, r] = sum_c W[r, c] * x[t, c] (+ bias[r]) for rows [r0, r1) and tokens
+// [0, n): W is [rows, cols] of IEEE half (bf16 false) or bfloat16, row-major,
+// read in place; x is f32, rows x_stride apart; bias may be null.
+void gemm_half(const uint16_t* w, bool bf16, size_t cols, const float* x, size_t x_stride, size_t n,
+               size_t r0, size_t r1, const float* bias, float* y, size_t y_stride);
+
 // y[i] = softplus(x[i]) = log(1 + e^x[i]), or x[i] itself above 20 (PyTorch's
 // threshold). y may be x.
 void softplus(const float* x, size_t n, float* y);

@@ -35,6 +35,9 @@ void quantize_acts_avx2(QuantType type, const float* x, size_t x_stride, size_t 
                         size_t padded_cols, const QuantActs& out);
 void gemm_quant_avx2(const QuantMatrix& w, const QuantActs& x, size_t n, size_t r0, size_t r1,
                      const float* bias, float* y, size_t y_stride);
+// f16 / bf16 products: F16C (vcvtph2ps) widens f16, a shift widens bf16.
+void gemm_half_avx2(const uint16_t* w, bool bf16, size_t cols, const float* x, size_t x_stride, size_t n,
+                    size_t r0, size_t r1, const float* bias, float* y, size_t y_stride);
 
 // y[i] = exp(x[i]) with the vector exp the kernels use (exp_avx2.h); exposed so
 // that tests can measure its error against std::exp.

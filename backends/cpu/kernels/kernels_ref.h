@@ -25,5 +25,7 @@ void quantize_acts_ref(QuantType type, const float* x, size_t x_stride, size_t n
                        size_t padded_cols, const QuantActs& out);
 void gemm_quant_ref(const QuantMatrix& w, const QuantActs& x, size_t n, size_t r0, size_t r1,
                     const float* bias, float* y, size_t y_stride);
+void gemm_half_ref(const uint16_t* w, bool bf16, size_t cols, const float* x, size_t x_stride, size_t n,
+                   size_t r0, size_t r1, const float* bias, float* y, size_t y_stride);
 
 }  // namespace eidetic::cpu

@@ -1,5 +1,5 @@
 // Throughput of the quantized products (kernels.h: gemm_quant) in each form,
-// beside XNNPACK's f32 product, one JSON object per line on stdout. Not a test:
+// beside XNNPACK's f32 product and the f16 product (gemm_half), one JSON object per line on stdout. Not a test:
 // timings vary with the machine and its load.
 //
 // Decode (one token) is a matrix-vector product that reads every weight once:
@@ -122,6 +122,27 @@ void bench(size_t rows, size_t cols, size_t ring_mib) {
     size_t k = 0;
     line("f32_xnnpack", "xnnpack", rows, cols, 1, "streamed",
          seconds_per_call([&] { (void)ops[k++ % count].run(x.data(), 1, y.data()); }), double(rows * cols * 4));
+  }
+  // f16 weights (gemm_half), f32 activations.
+  {
+    const size_t count = std::max<size_t>(1, (ring_mib << 20) / (rows * cols * 2));
+    std::vector<std::vector<uint16_t>> ring(count, std::vector<uint16_t>(rows * cols, 0x2c00));  // 1/16
+    auto x = rand_vec(512 * cols, -1, 1);
+    std::vector<float> y(512 * rows);
+    const double bytes = double(rows * cols * 2);
+    line("f16", "dispatch", rows, cols, 1, "cached",
+         seconds_per_call([&] { gemm_half(ring[0].data(), false, cols, x.data(), cols, 1, 0, rows, nullptr, y.data(), rows); }),
+         bytes);
+    size_t k = 0;
+    line("f16", "dispatch", rows, cols, 1, "streamed", seconds_per_call([&] {
+           gemm_half(ring[k++ % count].data(), false, cols, x.data(), cols, 1, 0, rows, nullptr, y.data(), rows);
+         }),
+         bytes);
+    for (size_t n : {64, 512})
+      line("f16", "dispatch", rows, cols, n, "cached", seconds_per_call([&] {
+             gemm_half(ring[0].data(), false, cols, x.data(), cols, n, 0, rows, nullptr, y.data(), rows);
+           }),
+           bytes);
   }
   for (QuantType type : {QuantType::kQ8, QuantType::kQ4}) {
     const char* kernel = type == QuantType::kQ8 ? "q8" : "q4";
