@@ -55,7 +55,8 @@ Loaded load(const std::string& arch, fb::DType dtype, size_t max_batch = 64, con
 
 TEST_CASE("vulkan: prefill logits match transformers") {
   for (const std::string arch : kArchs) {
-    for (size_t batch : {64, 8, 1}) {  // one chunk, several chunks, token by token
+    // One chunk, several tiled chunks, chunks of matrix-vector products, token by token.
+    for (size_t batch : {64, 8, 3, 1}) {
       CAPTURE(arch);
       CAPTURE(batch);
       const auto ref = test::load_reference(arch);
@@ -118,6 +119,45 @@ TEST_CASE("vulkan: f16 weights stay close to the f32 reference and to the CPU ba
       REQUIRE(cpu.session->forward_all(ref.input_ids.data(), n, cpu_logits.data()).is_ok());
       check_close(logits.data(), cpu_logits.data(), n * vocab, arch + " vs cpu");
       CHECK(worst_error(logits.data(), ref.prefill_logits.data(), n * vocab) < 5e-3f);  // f16 keeps 11 bits
+    }
+  }
+  CHECK_NO_VALIDATION_MESSAGES();
+}
+
+// q8 / q4 files (eidetic-convert --quant): the shaders dequantize the weights
+// and keep the activations in f32 (the CPU backend rounds them to int8), so
+// they meet golden_test.cpp's bounds for quantized weights with room to spare.
+TEST_CASE("vulkan: q8 and q4 weights stay close to the f32 reference") {
+  for (const std::string arch : kArchs) {
+    for (fb::DType type : {fb::DType::Q8, fb::DType::Q4}) {
+      const std::string type_name = fb::EnumNameDType(type);
+      CAPTURE(arch);
+      CAPTURE(type_name);
+      const bool q8 = type == fb::DType::Q8;
+      const auto ref = test::load_reference(arch);
+      auto l = load(arch, type, 8);  // tiled chunks, then matrix-vector ones
+      const size_t vocab = l.model->vocab_size(), n = ref.input_ids.size(), p = ref.gen_prompt_len;
+      std::vector<float> logits(n * vocab);
+      REQUIRE(l.session->forward_all(ref.input_ids.data(), n, logits.data()).is_ok());
+      double se = 0, ss = 0;
+      for (size_t i = 0; i < logits.size(); ++i) {
+        se += double(logits[i] - ref.prefill_logits[i]) * (logits[i] - ref.prefill_logits[i]);
+        ss += double(ref.prefill_logits[i]) * ref.prefill_logits[i];
+      }
+      const float worst = worst_error(logits.data(), ref.prefill_logits.data(), logits.size());
+      MESSAGE(arch << " " << type_name << ": rms relative " << std::sqrt(se / ss) << ", worst scaled " << worst);
+      CHECK(std::sqrt(se / ss) < (q8 ? 0.04 : 0.3));
+      CHECK(worst < (q8 ? 0.1f : 1.0f));
+      // Decode along transformers' continuation.
+      l.session->reset();
+      for (size_t i = 0; i < p; ++i) REQUIRE(l.session->decode(ref.gen_ids[i]).is_ok());
+      const size_t steps = ref.gen_step_logits.size() / vocab;
+      float worst_step = 0;
+      for (size_t s = 0; s < steps; ++s) {
+        worst_step = std::max(worst_step, worst_error(l.session->logits(), ref.gen_step_logits.data() + s * vocab, vocab));
+        if (s + 1 < steps) REQUIRE(l.session->decode(ref.gen_ids[p + s]).is_ok());
+      }
+      CHECK(worst_step < (q8 ? 0.1f : 1.0f));
     }
   }
   CHECK_NO_VALIDATION_MESSAGES();

@@ -235,6 +235,78 @@ TEST_CASE("vulkan: matrix-vector and matrix-matrix products, every weight type")
   }
 }
 
+TEST_CASE("vulkan: the pre-norm and the one-token causal conv fused into the matrix-vector product") {
+  // in_proj as a mixer runs it in decode: y = W rmsnorm(h), and rows
+  // [row0, row0 + channels) also go through the conv (tail carried) to conv_out.
+  const uint32_t hidden = 45, rows = 70, row0 = 9, channels = 37, k = 4;
+  for (fb::DType type : {fb::DType::F32, fb::DType::Q4}) {
+    CAPTURE(fb::EnumNameDType(type));
+    Gpu g(4096, 1024);
+    const TestMatrix tm = make_matrix(type, rows, hidden, 13);
+    const vk::WeightMatrix w = upload(g, tm);
+    const std::vector<float> nw = random_vec(hidden, 14), cw = random_vec(channels * k, 15), cb = random_vec(channels, 16);
+    const vk::Slice nws = g.vec(nw), cws = g.vec(cw), cbs = g.vec(cb);
+    std::vector<float> tail = random_vec((k - 1) * channels, 17);
+    g.put(g.state, 3, tail);
+    for (int step = 0; step < 3; ++step) {
+      CAPTURE(step);
+      const std::vector<float> h = random_vec(hidden, 20 + step, -2, 2);
+      g.put(g.act, 0, h);
+      vk::LinearFusion f;
+      f.norm_w = &nws, f.norm_eps = 1e-5f, f.raw_x = {0, hidden};
+      f.conv = true, f.conv_row0 = row0, f.channels = channels, f.k = k, f.tail_off = 3, f.conv_out = 2000;
+      f.conv_w = cws, f.conv_b = &cbs, f.state = g.state.slice();
+      std::vector<vk::Step> steps;
+      REQUIRE(g.ops().linear(steps, w, nullptr, {500, hidden}, {1000, rows}, 0, false, false, f).is_ok());
+      g.run(steps, vk::PassInfo{1, false, true});
+      std::vector<float> xn(hidden), y(rows), conv(channels);
+      cpu::rms_norm_ref(h.data(), hidden, nw.data(), 1e-5f, 1, hidden, xn.data(), hidden);
+      for (uint32_t r = 0; r < rows; ++r) {
+        double acc = 0;
+        for (uint32_t c = 0; c < hidden; ++c) acc += double(tm.value[r * hidden + c]) * xn[c];
+        y[r] = float(acc);
+      }
+      cpu::causal_conv1d_silu_ref(y.data() + row0, rows, 1, channels, k, cw.data(), cb.data(), tail.data(), conv.data(),
+                                  channels);
+      check_close(g.get(g.act, 1000, rows), y, 5e-6f, "fused product");
+      check_close(g.get(g.act, 2000, channels), conv, 5e-6f, "fused conv");
+      check_close(g.get(g.state, 3, tail.size()), tail, 5e-6f, "fused conv tail");
+    }
+  }
+  CHECK_NO_VALIDATION_MESSAGES();
+}
+
+TEST_CASE("vulkan: Mamba-2's gated RMSNorm fused into out_proj's matrix-vector product, accumulating") {
+  const uint32_t dim = 75, rows = 33, zs = 90;
+  Gpu g(8192);
+  const TestMatrix tm = make_matrix(fb::DType::F16, rows, dim, 41);
+  const vk::WeightMatrix w = upload(g, tm);
+  const std::vector<float> nw = random_vec(dim, 42);
+  const vk::Slice nws = g.vec(nw);
+  for (uint32_t n : {1u, 3u}) {
+    CAPTURE(n);
+    const std::vector<float> y = random_vec(n * dim, 43, -2, 2), z = random_vec(n * zs, 44, -3, 3), h = random_vec(n * rows, 45);
+    g.put(g.act, 0, y);
+    g.put(g.act, 1000, z);
+    g.put(g.act, 2000, h);
+    vk::LinearFusion f;
+    f.norm_w = &nws, f.norm_eps = 1e-5f, f.raw_x = {0, dim}, f.gate = true, f.z = {1000 + 5, zs};
+    std::vector<vk::Step> steps;
+    REQUIRE(g.ops().linear(steps, w, nullptr, {4000, dim}, {2000, rows}, vk::kAccumulate, false, false, f).is_ok());
+    g.run(steps, vk::PassInfo{n, false, true});
+    std::vector<float> normed(n * dim), want = h;
+    cpu::gated_rms_norm_ref(y.data(), dim, z.data() + 5, zs, nw.data(), 1e-5f, n, dim, dim, normed.data(), dim);
+    for (uint32_t t = 0; t < n; ++t)
+      for (uint32_t r = 0; r < rows; ++r) {
+        double acc = 0;
+        for (uint32_t c = 0; c < dim; ++c) acc += double(tm.value[r * dim + c]) * normed[t * dim + c];
+        want[t * rows + r] += float(acc);
+      }
+    check_close(g.get(g.act, 2000, n * rows), want, 5e-6f, "gated norm + out_proj");
+  }
+  CHECK_NO_VALIDATION_MESSAGES();
+}
+
 TEST_CASE("vulkan: the LM head's last-token product reads the last row") {
   Gpu g(4096);
   const TestMatrix tm = make_matrix(fb::DType::F16, 29, 19, 3);

@@ -226,11 +226,31 @@ Status Context::init(int device, bool validation) {
   features.pNext = &f16s;
   if (v12 || has_extension(exts, VK_KHR_SHADER_FLOAT16_INT8_EXTENSION_NAME)) f16s.pNext = &f16i8;
   if (v12 || has_extension(exts, VK_KHR_8BIT_STORAGE_EXTENSION_NAME)) f16i8.pNext = &s8;
+  VkPhysicalDeviceVulkanMemoryModelFeatures memory_model{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_MEMORY_MODEL_FEATURES};
+  VkPhysicalDeviceCooperativeMatrixFeaturesNV coop{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV};
+  const char* coop_env = std::getenv("EIDETIC_VULKAN_COOPMAT");
+  // Off unless asked for: on an H200 this first tensor-core kernel measured
+  // slower than the f32 tiled one (README, "GPU (Vulkan)").
+  const bool want_coop = v12 && has_extension(exts, VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME) && coop_env &&
+                         std::strcmp(coop_env, "1") == 0;
+  if (want_coop) s8.pNext = &memory_model, memory_model.pNext = &coop;
   vkGetPhysicalDeviceFeatures2(physical_, &features);
   info_.storage_16bit = f16s.storageBuffer16BitAccess;
   info_.float16 = f16i8.shaderFloat16;
   info_.int8 = f16i8.shaderInt8;
   info_.storage_8bit = s8.storageBuffer8BitAccess;
+  if (want_coop && coop.cooperativeMatrix && memory_model.vulkanMemoryModel && info_.float16 &&
+      info_.subgroup_size == 32) {
+    uint32_t n_props = 0;
+    vkGetPhysicalDeviceCooperativeMatrixPropertiesNV(physical_, &n_props, nullptr);
+    std::vector<VkCooperativeMatrixPropertiesNV> cps(n_props, {VK_STRUCTURE_TYPE_COOPERATIVE_MATRIX_PROPERTIES_NV});
+    vkGetPhysicalDeviceCooperativeMatrixPropertiesNV(physical_, &n_props, cps.data());
+    for (const auto& cp : cps)
+      if (cp.MSize == 16 && cp.NSize == 16 && cp.KSize == 16 && cp.AType == VK_COMPONENT_TYPE_FLOAT16_NV &&
+          cp.BType == VK_COMPONENT_TYPE_FLOAT16_NV && cp.CType == VK_COMPONENT_TYPE_FLOAT32_NV &&
+          cp.DType == VK_COMPONENT_TYPE_FLOAT32_NV && cp.scope == VK_SCOPE_SUBGROUP_NV)
+        info_.coopmat = true;
+  }
   if (info_.max_storage_buffers_per_stage < 8)
     return unsupported("Vulkan device \"" + info_.name + "\" allows fewer than 8 storage buffers per shader");
 
@@ -251,6 +271,21 @@ Status Context::init(int device, bool validation) {
   VkDeviceCreateInfo di{VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO};
   di.queueCreateInfoCount = 1;
   di.pQueueCreateInfos = &qi;
+  // Features are enabled only for the kernels that need them.
+  VkPhysicalDeviceCooperativeMatrixFeaturesNV coop_on{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV};
+  VkPhysicalDeviceVulkanMemoryModelFeatures memory_model_on{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_MEMORY_MODEL_FEATURES};
+  VkPhysicalDeviceShaderFloat16Int8Features f16_on{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES};
+  const char* coop_ext = VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME;
+  if (info_.coopmat) {
+    coop_on.cooperativeMatrix = VK_TRUE;
+    memory_model_on.vulkanMemoryModel = VK_TRUE;
+    f16_on.shaderFloat16 = VK_TRUE;
+    coop_on.pNext = &memory_model_on;
+    memory_model_on.pNext = &f16_on;
+    di.pNext = &coop_on;
+    di.enabledExtensionCount = 1;
+    di.ppEnabledExtensionNames = &coop_ext;
+  }
   EID_VK(vkCreateDevice(physical_, &di, nullptr, &device_));
   vkGetDeviceQueue(device_, queue_family_, 0, &queue_);
 

@@ -31,6 +31,9 @@ struct DeviceInfo {
   bool int8 = false;            // shaderInt8
   bool storage_8bit = false;    // storageBuffer8BitAccess
   bool subgroup_arithmetic = false;  // subgroupAdd & co. in compute shaders
+  // Tensor cores: VK_NV_cooperative_matrix with 16x16x16 f16 products into
+  // f32 on subgroups of 32, used for prompts when EIDETIC_VULKAN_COOPMAT=1.
+  bool coopmat = false;
   uint32_t subgroup_size = 1;
   // Limits.
   uint64_t max_storage_buffer_range = 0;  // bytes one storage-buffer binding may span

@@ -236,20 +236,28 @@ Status VulkanExecutor::build_steps(VulkanSession& s) {
   const uint32_t H = hidden_;
   const Operand h{h_off_, H}, xn{xn_off_, H};
   uint32_t next = scratch_off_;
-  for (const Block& block : blocks_) {
+  auto tiled = [](const PassInfo& p) { return p.n > kMatvecMaxTokens; };
+  const NormBlock* head_norm = nullptr;  // a final norm fused into the LM head
+  for (size_t bi = 0; bi < blocks_.size(); ++bi) {
+    const Block& block = blocks_[bi];
     if (const auto* e = std::get_if<EmbedBlock>(&block)) {
       EID_TRY(ops.embed(out, *e->e, s.tokens_.slice(), 0, h));
     } else if (const auto* nb = std::get_if<NormBlock>(&block)) {
+      const size_t first = out.size();
       EID_TRY(ops.rms_norm(out, H, &nb->w, nb->eps, h, h));
+      if (bi + 1 < blocks_.size() && std::holds_alternative<HeadBlock>(blocks_[bi + 1])) {
+        // Only the tiled head (every row's logits of a longer pass) needs h normalised first.
+        head_norm = nb;
+        run_only_if(out, first, [tiled](const PassInfo& p) { return p.head && p.all_logits && tiled(p); });
+      }
     } else if (const auto* hb = std::get_if<HeadBlock>(&block)) {
+      LinearFusion f;
+      if (head_norm) f.norm_w = &head_norm->w, f.norm_eps = head_norm->eps, f.raw_x = h;
       // All rows' logits, or only the last token's, as the pass asks.
       for (bool all : {true, false}) {
         const size_t first = out.size();
-        EID_TRY(ops.linear(out, *hb->w, nullptr, h, Operand{logits_off_, vocab_}, 0, !all, true));
-        for (size_t i = first; i < out.size(); ++i) {
-          auto inner = std::move(out[i].launch);
-          out[i].launch = [inner, all](const PassInfo& p, Launch& l) { return p.all_logits == all && inner(p, l); };
-        }
+        EID_TRY(ops.linear(out, *hb->w, nullptr, h, Operand{logits_off_, vocab_}, 0, !all, true, f));
+        run_only_if(out, first, [all](const PassInfo& p) { return p.all_logits == all; });
       }
     } else {
       const auto& r = std::get<Residual>(block);
@@ -259,7 +267,14 @@ Status VulkanExecutor::build_steps(VulkanSession& s) {
                                           layout_.blocks[r.state_block].tensors.front().offset) * 4);
       const auto& ts = layout_.blocks[r.state_block].tensors;
       const uint32_t ssm_off = uint32_t(ts[1].offset - ts[0].offset);
+      // The pre-norm is fused into in_proj's matrix-vector form; only tiled passes run it.
+      const size_t norm_first = out.size();
       EID_TRY(ops.rms_norm(out, H, &r.norm, r.eps, h, xn));
+      run_only_if(out, norm_first, tiled);
+      LinearFusion f;
+      f.norm_w = &r.norm, f.norm_eps = r.eps, f.raw_x = h;
+      f.conv = true, f.tail_off = 0, f.state = state;
+      auto conv_unless_fused = [](const PassInfo& p) { return p.n != 1; };
       const uint32_t B = batch_;
       next = scratch_off_;
       auto alloc = [&](uint32_t width) {
@@ -271,8 +286,12 @@ Status VulkanExecutor::build_steps(VulkanSession& s) {
         const auto& m = *mb->m;
         const uint32_t di = m.d_inner(), ds = m.d_state(), rk = m.dt_rank(), dbc_w = rk + 2 * ds;
         const Operand xz = alloc(2 * di), xc = alloc(di), dbc = alloc(dbc_w), dt = alloc(di), y = alloc(di);
-        EID_TRY(ops.linear(out, *mb->in_proj, mb->in_b ? &*mb->in_b : nullptr, xn, xz, 0));
+        f.conv_row0 = 0, f.channels = di, f.k = m.d_conv(), f.conv_out = xc.off;
+        f.conv_w = mb->conv_w, f.conv_b = mb->conv_b ? &*mb->conv_b : nullptr;
+        EID_TRY(ops.linear(out, *mb->in_proj, mb->in_b ? &*mb->in_b : nullptr, xn, xz, 0, false, false, f));
+        const size_t conv_first = out.size();
         EID_TRY(ops.conv1d(out, di, m.d_conv(), mb->conv_w, mb->conv_b ? &*mb->conv_b : nullptr, state, 0, xz, xc));
+        run_only_if(out, conv_first, conv_unless_fused);
         EID_TRY(ops.linear(out, *mb->x_proj, nullptr, xc, dbc, 0));
         if (m.dt_bc_norm_eps() > 0) {  // FalconMamba: weightless RMSNorm of dt, B and C
           const float eps = m.dt_bc_norm_eps();
@@ -294,9 +313,13 @@ Status VulkanExecutor::build_steps(VulkanSession& s) {
         const uint32_t di = m.d_inner(), ds = m.d_state(), ng = m.n_groups(), nh = m.n_heads();
         const uint32_t conv_dim = di + 2 * ng * ds, proj_w = di + conv_dim + nh;
         const Operand proj = alloc(proj_w), xbc = alloc(conv_dim), y = alloc(di), normed = alloc(di);
-        EID_TRY(ops.linear(out, *mb2.in_proj, mb2.in_b ? &*mb2.in_b : nullptr, xn, proj, 0));
+        f.conv_row0 = di, f.channels = conv_dim, f.k = m.d_conv(), f.conv_out = xbc.off;
+        f.conv_w = mb2.conv_w, f.conv_b = mb2.conv_b ? &*mb2.conv_b : nullptr;
+        EID_TRY(ops.linear(out, *mb2.in_proj, mb2.in_b ? &*mb2.in_b : nullptr, xn, proj, 0, false, false, f));
+        const size_t conv_first = out.size();
         EID_TRY(ops.conv1d(out, conv_dim, m.d_conv(), mb2.conv_w, mb2.conv_b ? &*mb2.conv_b : nullptr, state, 0,
                            {proj.off + di, proj_w}, xbc));
+        run_only_if(out, conv_first, conv_unless_fused);
         OpBuilder::SsdScan sc{};
         sc.n_heads = nh, sc.head_dim = m.head_dim(), sc.n_groups = ng, sc.d_state = ds;
         sc.x = xbc, sc.b_off = xbc.off + di, sc.c_off = xbc.off + di + ng * ds;
@@ -305,8 +328,14 @@ Status VulkanExecutor::build_steps(VulkanSession& s) {
         sc.dt_bias = mb2.dt_bias, sc.a = mb2.a, sc.d = mb2.d, sc.state = state, sc.s_off = ssm_off;
         sc.dt_min = m.dt_min(), sc.dt_max = m.dt_max();
         EID_TRY(ops.ssd_scan(out, sc));
+        // A gated norm over the whole row is fused into out_proj's matrix-vector form.
+        const bool fuse_norm = m.norm_groups() == 1;
+        const size_t gn_first = out.size();
         EID_TRY(ops.gated_rms_norm(out, di, di / m.norm_groups(), mb2.norm_w, m.norm_eps(), y, proj, normed));
-        EID_TRY(ops.linear(out, *mb2.out_proj, mb2.out_b ? &*mb2.out_b : nullptr, normed, h, kAccumulate));
+        if (fuse_norm) run_only_if(out, gn_first, tiled);
+        LinearFusion g;
+        if (fuse_norm) g.norm_w = &mb2.norm_w, g.norm_eps = m.norm_eps(), g.raw_x = y, g.gate = true, g.z = proj;
+        EID_TRY(ops.linear(out, *mb2.out_proj, mb2.out_b ? &*mb2.out_b : nullptr, normed, h, kAccumulate, false, false, g));
       }
     }
   }

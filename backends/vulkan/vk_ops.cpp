@@ -5,14 +5,14 @@
 namespace eidetic::vk {
 namespace {
 
-// Up to this many tokens a linear layer runs as matrix-vector products (one
-// weight read per token); above, as a tiled matrix product.
-constexpr uint32_t kMatvecMaxTokens = 4;
-
 // Push-constant blocks, field for field as in the shaders.
 struct LinearPush {
   uint32_t K, row_stride, rows, row0, x_off, x_stride, y_off, y_stride, flags, bias_off, n;
+  float norm_eps;  // the rest: matvec.comp only
+  uint32_t conv_row0, conv_channels, conv_k, conv_off, tail_off, conv_has_bias;
+  uint32_t z_off, z_stride;
 };
+enum : uint32_t { kNormX = 8, kConv = 16, kGate = 32 };
 struct EmbedPush {
   uint32_t K, row_stride, rows, row0, out_off, out_stride, tok_off;
 };
@@ -26,7 +26,7 @@ struct GatedNormPush {
   float eps;
 };
 struct ConvPush {
-  uint32_t channels, k, n, in_off, in_stride, out_off, out_stride, has_bias, tail_off;
+  uint32_t channels, k, n, in_off, in_stride, out_off, out_stride, has_bias, tail_off, mode;
 };
 struct SelectiveScanPush {
   uint32_t n, d_inner, d_state, x_off, x_stride, dt_off, dt_stride, b_off, c_off, bc_stride, z_off, z_stride, y_off,
@@ -74,36 +74,72 @@ void record_steps(VkCommandBuffer cmd, const std::vector<Step>& steps, const Pas
   }
 }
 
+void run_only_if(std::vector<Step>& steps, size_t first, std::function<bool(const PassInfo&)> pred) {
+  for (size_t i = first; i < steps.size(); ++i) {
+    auto inner = std::move(steps[i].launch);
+    steps[i].launch = [inner, pred](const PassInfo& p, Launch& l) { return pred(p) && inner(p, l); };
+  }
+}
+
 Status OpBuilder::linear(std::vector<Step>& out, const WeightMatrix& w, const Slice* bias, Operand x, Operand y,
-                         uint32_t flags, bool last_only, bool head) {
+                         uint32_t flags, bool last_only, bool head, const LinearFusion& fuse) {
   const std::string sfx = weight_suffix(w.dtype);
   // A row per workgroup of one subgroup (at least 32 threads): the row's sum
   // then needs no shared memory on most GPUs, and many rows run at once.
   const uint32_t mv_wg = std::max<uint32_t>(32, std::min<uint32_t>(k_.context().info().subgroup_size, 128));
-  EID_ASSIGN_OR_RETURN(const Pipeline* mv, k_.get("matvec_" + sfx, mv_wg));
-  EID_ASSIGN_OR_RETURN(const Pipeline* mm, k_.get("matmul_" + sfx));
+  // Rows per workgroup (matvec.comp): 8 for Q8 / Q4, whose weights are fewer
+  // bytes than their x; measured on an H200, that made mamba-1.4b's q4 decode
+  // 1.5x faster, while 4 rows made f16 decode slower than 1 (README).
+  const bool quant = w.dtype == fb::DType::Q8 || w.dtype == fb::DType::Q4;
+  const uint32_t mv_rows = quant ? 8 : 1;
+  EID_ASSIGN_OR_RETURN(const Pipeline* mv, k_.get("matvec_" + sfx, mv_wg, mv_rows));
+  // The tiled form on tensor cores where the device has them; f32 weights keep
+  // the f32 kernel (the tensor-core path rounds both operands to f16).
+  const bool coop = k_.context().info().coopmat && w.dtype != fb::DType::F32;
+  EID_ASSIGN_OR_RETURN(const Pipeline* mm, k_.get((coop ? "matmul_coop_" : "matmul_") + sfx));
+  const uint32_t mm_tokens = coop ? 64 : 32;  // tokens per workgroup of the tiled form
   if (bias) flags |= kBias;
   for (const auto& part : w.parts) {
-    const std::vector<Slice> b = {part.data, act_, bias ? *bias : dummy_, part.scales.buffer ? part.scales : dummy_};
+    const Slice scales = part.scales.buffer ? part.scales : dummy_;
+    const Slice b = bias ? *bias : dummy_;
     LinearPush base{w.cols, w.row_stride, part.rows, part.row0, x.off, x.stride, y.off, y.stride, flags, 0, 0};
     for (const Pipeline* pipe : {mv, mm}) {
+      const bool is_mv = pipe == mv;
       Step s;
       s.pipe = pipe;
-      EID_ASSIGN_OR_RETURN(s.set, sets_.make(*pipe, b));
-      const bool is_mv = pipe == mv;
-      s.launch = [base, last_only, head, is_mv](const PassInfo& pass, Launch& l) {
+      if (is_mv) {
+        EID_ASSIGN_OR_RETURN(s.set, sets_.make(*pipe, {part.data, act_, b, scales, fuse.norm_w ? *fuse.norm_w : dummy_,
+                                                       fuse.conv ? fuse.conv_w : dummy_,
+                                                       fuse.conv && fuse.conv_b ? *fuse.conv_b : dummy_,
+                                                       fuse.conv ? fuse.state : dummy_}));
+      } else {
+        EID_ASSIGN_OR_RETURN(s.set, sets_.make(*pipe, {part.data, act_, b, scales}));
+      }
+      LinearPush q = base;
+      if (is_mv && fuse.norm_w) {
+        q.flags |= kNormX, q.norm_eps = fuse.norm_eps;
+        q.x_off = fuse.raw_x.off, q.x_stride = fuse.raw_x.stride;
+        if (fuse.gate) q.flags |= kGate, q.z_off = fuse.z.off, q.z_stride = fuse.z.stride;
+      }
+      if (is_mv && fuse.conv) {
+        q.conv_row0 = fuse.conv_row0, q.conv_channels = fuse.channels, q.conv_k = fuse.k;
+        q.conv_off = fuse.conv_out, q.tail_off = fuse.tail_off, q.conv_has_bias = fuse.conv_b ? 1 : 0;
+      }
+      const bool conv = is_mv && fuse.conv;
+      s.launch = [q, last_only, head, is_mv, conv, mm_tokens, mv_rows](const PassInfo& pass, Launch& l) {
         if (head && !pass.head) return false;
-        LinearPush p = base;
+        LinearPush p = q;
         p.n = pass.n;
         if (last_only) p.x_off += (pass.n - 1) * p.x_stride, p.n = 1;
         if (is_mv != (p.n <= kMatvecMaxTokens)) return false;
+        if (conv && p.n == 1) p.flags |= kConv;
         l.set_push(p);
         if (is_mv) {
-          fold_grid(p.rows, l);
+          fold_grid(ceil_div(p.rows, mv_rows), l);
           l.groups[2] = p.n;
         } else {
           l.groups[0] = ceil_div(p.rows, 64);
-          l.groups[1] = ceil_div(p.n, 32);
+          l.groups[1] = ceil_div(p.n, mm_tokens);
         }
         return true;
       };
@@ -168,37 +204,39 @@ Status OpBuilder::gated_rms_norm(std::vector<Step>& out, uint32_t dim, uint32_t 
 Status OpBuilder::conv1d(std::vector<Step>& out, uint32_t channels, uint32_t k, Slice w, const Slice* bias,
                          Slice state, uint32_t tail_off, Operand x, Operand y) {
   EID_ASSIGN_OR_RETURN(const Pipeline* pipe, k_.get("conv1d"));
-  Step s;
-  s.pipe = pipe;
-  EID_ASSIGN_OR_RETURN(s.set, sets_.make(*pipe, {act_, w, bias ? *bias : dummy_, state}));
-  const ConvPush p{channels, k, 0, x.off, x.stride, y.off, y.stride, bias ? 1u : 0u, tail_off};
   const uint32_t wg = pipe->workgroup;
-  s.launch = [p, wg](const PassInfo& pass, Launch& l) {
-    ConvPush q = p;
-    q.n = pass.n;
-    l.set_push(q);
-    l.groups[0] = ceil_div(q.channels, wg);
-    return true;
-  };
-  out.push_back(std::move(s));
+  for (uint32_t mode : {0u, 1u}) {  // outputs, then the tail (conv1d.comp)
+    Step s;
+    s.pipe = pipe;
+    EID_ASSIGN_OR_RETURN(s.set, sets_.make(*pipe, {act_, w, bias ? *bias : dummy_, state}));
+    const ConvPush p{channels, k, 0, x.off, x.stride, y.off, y.stride, bias ? 1u : 0u, tail_off, mode};
+    s.launch = [p, wg](const PassInfo& pass, Launch& l) {
+      ConvPush q = p;
+      q.n = pass.n;
+      l.set_push(q);
+      l.groups[0] = ceil_div(q.channels, wg);
+      l.groups[1] = q.mode == 0 ? pass.n : 1;
+      return true;
+    };
+    out.push_back(std::move(s));
+  }
   return Status::ok();
 }
 
 Status OpBuilder::selective_scan(std::vector<Step>& out, const SelectiveScan& a) {
-  // One thread per (channel, state): a workgroup of at least d_state threads.
-  const uint32_t wg = std::max<uint32_t>(128, ceil_div(a.d_state, 32) * 32);
-  EID_ASSIGN_OR_RETURN(const Pipeline* pipe, k_.get("selective_scan", wg));
+  // One thread per channel, its d_state states in registers (specialization constant 1).
+  EID_ASSIGN_OR_RETURN(const Pipeline* pipe, k_.get("selective_scan", 0, a.d_state));
   Step s;
   s.pipe = pipe;
   EID_ASSIGN_OR_RETURN(s.set, sets_.make(*pipe, {act_, a.a, a.d, a.state}));
   const SelectiveScanPush p{0,          a.d_inner,    a.d_state,   a.x.off, a.x.stride, a.dt.off, a.dt.stride, a.b.off,
                             a.c.off,    a.b.stride,   a.z.off,     a.z.stride, a.y.off, a.y.stride, a.s_off};
-  const uint32_t per_wg = wg / a.d_state;
-  s.launch = [p, per_wg](const PassInfo& pass, Launch& l) {
+  const uint32_t wg = pipe->workgroup;
+  s.launch = [p, wg](const PassInfo& pass, Launch& l) {
     SelectiveScanPush q = p;
     q.n = pass.n;
     l.set_push(q);
-    l.groups[0] = ceil_div(q.d_inner, per_wg);
+    l.groups[0] = ceil_div(q.d_inner, wg);
     return true;
   };
   out.push_back(std::move(s));
@@ -206,10 +244,11 @@ Status OpBuilder::selective_scan(std::vector<Step>& out, const SelectiveScan& a)
 }
 
 Status OpBuilder::ssd_scan(std::vector<Step>& out, const SsdScan& a) {
-  // Threads over the state index, up to 4 states each (ssd_scan.comp's MAXJ).
+  // Threads over the state index, up to 8 states each (ssd_scan.comp's MAXJ):
+  // 32 threads (one subgroup on most GPUs: no barriers) up to d_state 256.
   uint32_t wg = 32;
-  while (wg < a.d_state && wg < 256) wg *= 2;
-  if (a.d_state > 4 * wg) return unsupported("Vulkan: Mamba-2 d_state above 1024");
+  while (wg * 8 < a.d_state && wg < 256) wg *= 2;
+  if (a.d_state > 8 * wg) return unsupported("Vulkan: Mamba-2 d_state above 2048");
   EID_ASSIGN_OR_RETURN(const Pipeline* pipe, k_.get("ssd_scan", wg));
   Step s;
   s.pipe = pipe;

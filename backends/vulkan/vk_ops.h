@@ -68,6 +68,35 @@ const char* weight_suffix(fb::DType t);
 // Linear-layer epilogue flags (matvec.comp / matmul.comp).
 enum : uint32_t { kBias = 1, kAccumulate = 2, kSoftplus = 4 };
 
+// Work fused into a linear layer's matrix-vector form (decode).
+struct LinearFusion {
+  // The block's pre-norm: the matrix-vector form reads raw_x and normalises
+  // it with norm_w itself; the tiled form reads x, which an RMSNorm step
+  // (run only for such passes) has written.
+  const Slice* norm_w = nullptr;
+  float norm_eps = 0;
+  Operand raw_x;
+  // With gate: x * silu(z) is normalised (Mamba-2's gated RMSNorm over the
+  // whole row, i.e. norm_groups = 1).
+  bool gate = false;
+  Operand z;
+  // For a single token, the mixer's causal conv + SiLU on output rows
+  // [conv_row0, conv_row0 + channels): the tail [k-1, channels] at tail_off in
+  // `state`, the result at conv_out (the conv step is then skipped).
+  bool conv = false;
+  uint32_t conv_row0 = 0, channels = 0, k = 0, tail_off = 0, conv_out = 0;
+  Slice conv_w, state;
+  const Slice* conv_b = nullptr;
+};
+
+// Adds a condition to the steps [first, end): they run only in passes where
+// pred holds (and their own launch agrees).
+void run_only_if(std::vector<Step>& steps, size_t first, std::function<bool(const PassInfo&)> pred);
+
+// Up to this many tokens a linear layer runs as matrix-vector products (one
+// weight read per token); above, as a tiled matrix product.
+constexpr uint32_t kMatvecMaxTokens = 4;
+
 class OpBuilder {
  public:
   // act: the activations buffer; dummy: a small buffer bound where an op has
@@ -79,7 +108,7 @@ class OpBuilder {
   // token, written to y's first row (the LM head without all_logits). head:
   // the step belongs to the LM head (skipped when the pass has no head).
   Status linear(std::vector<Step>& out, const WeightMatrix& w, const Slice* bias, Operand x, Operand y,
-                uint32_t flags, bool last_only = false, bool head = false);
+                uint32_t flags, bool last_only = false, bool head = false, const LinearFusion& fuse = {});
   // h[t] = E[tokens[t]]; tokens: int32 [n] from token_off.
   Status embed(std::vector<Step>& out, const WeightMatrix& e, Slice tokens, uint32_t token_off, Operand h);
   // y[t] = rmsnorm(x[t][0:dim]) * w (w null: none).

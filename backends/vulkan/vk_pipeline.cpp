@@ -14,9 +14,9 @@ struct ShaderSpec {
 
 // Keep in step with the shaders' binding declarations.
 const ShaderSpec kSpecs[] = {
-    {"matvec_", 4, 128, true},       {"matmul_", 4, 128, false},     {"embed_", 4, 64, false},
+    {"matvec_", 8, 128, true},       {"matmul_coop_", 4, 128, false}, {"matmul_", 4, 128, false},     {"embed_", 4, 64, false},
     {"rms_norm", 2, 128, true},      {"gated_rms_norm", 2, 128, true}, {"conv1d", 4, 64, false},
-    {"selective_scan", 4, 128, false}, {"ssd_scan", 5, 128, true},
+    {"selective_scan", 4, 64, false}, {"ssd_scan", 5, 128, true},
 };
 
 const ShaderSpec* spec_for(const std::string& name) {
@@ -35,14 +35,14 @@ Kernels::~Kernels() {
   }
 }
 
-Result<const Pipeline*> Kernels::get(const std::string& name, uint32_t workgroup) {
+Result<const Pipeline*> Kernels::get(const std::string& name, uint32_t workgroup, uint32_t spec1) {
   const ShaderSpec* spec = spec_for(name);
   if (!spec) return Status(Code::kBackendError, "Vulkan: no shader named " + name);
   if (!workgroup) workgroup = spec->workgroup;
   if (workgroup > ctx_.info().max_workgroup_invocations)
     return unsupported("Vulkan: a workgroup of " + std::to_string(workgroup) + " threads is more than the device allows");
   const std::string module = spec->wg_sum && ctx_.info().subgroup_arithmetic ? name + "_sg" : name;
-  const std::string key = module + "/" + std::to_string(workgroup);
+  const std::string key = module + "/" + std::to_string(workgroup) + "/" + std::to_string(spec1);
   auto it = pipelines_.find(key);
   if (it != pipelines_.end()) return it->second.get();
 
@@ -72,8 +72,9 @@ Result<const Pipeline*> Kernels::get(const std::string& name, uint32_t workgroup
   mi.pCode = reinterpret_cast<const uint32_t*>(blob->data);
   VkShaderModule shader = VK_NULL_HANDLE;
   EID_VK(vkCreateShaderModule(ctx_.device(), &mi, nullptr, &shader));
-  VkSpecializationMapEntry entry{0, 0, sizeof(uint32_t)};
-  VkSpecializationInfo si{1, &entry, sizeof(uint32_t), &workgroup};
+  const VkSpecializationMapEntry entries[2] = {{0, 0, sizeof(uint32_t)}, {1, sizeof(uint32_t), sizeof(uint32_t)}};
+  const uint32_t values[2] = {workgroup, spec1};
+  VkSpecializationInfo si{2, entries, sizeof(values), values};
   VkComputePipelineCreateInfo ci{VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO};
   ci.stage = {VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO};
   ci.stage.stage = VK_SHADER_STAGE_COMPUTE_BIT;

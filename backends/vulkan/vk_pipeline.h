@@ -42,8 +42,9 @@ class Kernels {
   Kernels(const Kernels&) = delete;
   Kernels& operator=(const Kernels&) = delete;
 
-  // workgroup: 0 = the shader's default.
-  Result<const Pipeline*> get(const std::string& name, uint32_t workgroup = 0);
+  // workgroup: 0 = the shader's default. spec1: specialization constant 1, for
+  // the shaders that have one (the matrix-vector kernel's rows per workgroup).
+  Result<const Pipeline*> get(const std::string& name, uint32_t workgroup = 0, uint32_t spec1 = 1);
   Context& context() { return ctx_; }
 
  private:

@@ -79,9 +79,10 @@ Result<WeightMatrix> WeightStore::upload(fb::DType dtype, uint32_t rows, uint32_
     if (padded_cols % 32 || padded_cols < cols || !scales) return invalid_argument("bad quantized matrix");
     m.row_stride = padded_cols;
   } else {
-    // Rows start on 16 bytes: the matrix-vector kernel reads 16 bytes at a time.
-    const uint32_t per16 = 128 / bits;
-    m.row_stride = (cols + per16 - 1) / per16 * per16;
+    // Rows padded with zeros to a multiple of 8 elements: they start on 16
+    // bytes (the kernels read 16 bytes at a time) and the tiled kernels' loads
+    // of 8 never cross a row's end.
+    m.row_stride = (cols + 7) / 8 * 8;
   }
   const uint64_t row_bytes = uint64_t(m.row_stride) * bits / 8;
   const uint64_t src_row_bytes = quant ? row_bytes : uint64_t(cols) * bits / 8;

@@ -17,6 +17,8 @@ layout(local_size_x_id = 0, local_size_y = 1, local_size_z = 1) in;
 shared float wg_sum_partial[256];
 float wg_sum(float v) {
   v = subgroupAdd(v);
+  // A workgroup of one subgroup (the matrix-vector kernel on most GPUs) is done.
+  if (gl_NumSubgroups == 1) return v;
   if (subgroupElect()) wg_sum_partial[gl_SubgroupID] = v;
   barrier();
   float s = 0.0;

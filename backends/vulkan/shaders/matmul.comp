@@ -33,10 +33,14 @@ void main() {
     for (uint j = 0; j < 4; ++j) acc[i][j] = 0.0;
 
   for (uint k0 = 0; k0 < p.K; k0 += BK) {
-    for (uint e = tid; e < BM * BK; e += 128) {
-      const uint r = e / BK, k = e % BK;
-      const uint row = m0 + r, col = k0 + k;
-      As[k][r] = row < p.rows && col < p.K ? w_at(row, col, p.row_stride) : 0.0;
+    // Eight weights per load; past K the padded rows hold zeros.
+    for (uint e = tid; e < BM * BK / 8; e += 128) {
+      const uint r = e / (BK / 8), kk = (e % (BK / 8)) * 8;
+      const uint row = m0 + r, col = k0 + kk;
+      float v[8];
+      if (row < p.rows && col < p.K) w_load8(row, col, p.row_stride, v);
+      else for (uint j = 0; j < 8; ++j) v[j] = 0.0;
+      for (uint j = 0; j < 8; ++j) As[kk + j][r] = v[j];
     }
     for (uint e = tid; e < BN * BK; e += 128) {
       const uint t = e / BK, k = e % BK;

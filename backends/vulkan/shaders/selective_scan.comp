@@ -1,10 +1,9 @@
 #version 450
-// Mamba-1 selective scan over n tokens. A workgroup holds WG / d_state
-// channels, one thread per (channel d, state n), so each state element stays
-// in a register across the tokens. Per token:
+// Mamba-1 selective scan over n tokens: one thread per channel d, its d_state
+// states (specialization constant 1) in registers across the tokens, so the
+// scan needs no barriers at all. Per token:
 //   s = exp(dt*a) * s + dt * x * b;   y = (sum_n s*c + D*x) * silu(z)
-// The sum over n is added in order n = 0, 1, ... by the channel's first thread
-// (the CPU reference's order).
+// (the sum over n in order n = 0, 1, ..., as the CPU reference adds it).
 #extension GL_GOOGLE_include_directive : require
 #include "common.glsl"
 
@@ -21,35 +20,28 @@ layout(push_constant) uniform Push {
   uint s_off;
 } p;
 
-shared float partial[gl_WorkGroupSize.x];
+layout(constant_id = 1) const uint NS = 16;  // = d_state
 
 void main() {
-  const uint tid = gl_LocalInvocationID.x;
-  const uint per_wg = gl_WorkGroupSize.x / p.d_state;
-  const uint lane = tid % p.d_state, local = tid / p.d_state;
-  const uint d = gl_WorkGroupID.x * per_wg + local;
-  const bool live = local < per_wg && d < p.d_inner;
-  const uint si = p.s_off + d * p.d_state + lane;
-  float s = live ? st[si] : 0.0;
-  const float a = live ? a_mat[d * p.d_state + lane] : 0.0;
-  for (uint t = 0; t < p.n; ++t) {
-    float x = 0.0;
-    if (live) {
-      x = act[p.x_off + t * p.x_stride + d];
-      const float dt = act[p.dt_off + t * p.dt_stride + d];
-      const float b = act[p.b_off + t * p.bc_stride + lane];
-      const float c = act[p.c_off + t * p.bc_stride + lane];
-      s = exp(dt * a) * s + dt * x * b;
-      partial[tid] = s * c;
-    }
-    barrier();
-    if (live && lane == 0) {
-      float acc = 0.0;
-      for (uint j = 0; j < p.d_state; ++j) acc += partial[tid + j];
-      const float z = act[p.z_off + t * p.z_stride + d];
-      act[p.y_off + t * p.y_stride + d] = (acc + d_vec[d] * x) * silu(z);
-    }
-    barrier();
+  const uint d = gl_GlobalInvocationID.x;
+  if (d >= p.d_inner) return;
+  float s[NS], a[NS];
+  for (uint j = 0; j < NS; ++j) {
+    s[j] = st[p.s_off + d * NS + j];
+    a[j] = a_mat[d * NS + j];
   }
-  if (live) st[si] = s;
+  const float dd = d_vec[d];
+  for (uint t = 0; t < p.n; ++t) {
+    const float x = act[p.x_off + t * p.x_stride + d];
+    const float dt = act[p.dt_off + t * p.dt_stride + d];
+    const uint bb = p.b_off + t * p.bc_stride, cb = p.c_off + t * p.bc_stride;
+    float acc = 0.0;
+    for (uint j = 0; j < NS; ++j) {
+      s[j] = exp(dt * a[j]) * s[j] + dt * x * act[bb + j];
+      acc += s[j] * act[cb + j];
+    }
+    const float z = act[p.z_off + t * p.z_stride + d];
+    act[p.y_off + t * p.y_stride + d] = (acc + dd * x) * silu(z);
+  }
+  for (uint j = 0; j < NS; ++j) st[p.s_off + d * NS + j] = s[j];
 }

@@ -1,7 +1,8 @@
 #version 450
 // Mamba-2 recurrence over n tokens (decode, and prompts token by token): one
 // workgroup per (head element i, head h), its threads over the state index n
-// (up to 4 states each, kept in registers across the tokens). dt is taken raw
+// (up to 8 states each, kept in registers across the tokens; a workgroup
+// of one subgroup sums without barriers). dt is taken raw
 // from in_proj's output and made softplus(dt + dt_bias) clamped to
 // [dt_min, dt_max] here. Per token:
 //   S = exp(dt*A) * S + dt * x * B;   y = S·C + D*x
@@ -25,7 +26,7 @@ layout(push_constant) uniform Push {
   float dt_min, dt_max;
 } p;
 
-const uint MAXJ = 4;
+const uint MAXJ = 8;  // states per thread at most
 
 void main() {
   const uint i = gl_WorkGroupID.x, h = gl_WorkGroupID.y, tid = gl_LocalInvocationID.x;

@@ -5,6 +5,8 @@
 // to groups of 32). One of W_F32, W_F16, W_BF16, W_Q8, W_Q4 is defined.
 //
 //   w_at(row, k)             one element, in f32
+//   w_load8(row, k, v)       elements k .. k+7 (k a multiple of 8; rows are
+//                            padded to a multiple of 8 with zeros)
 //   CHUNK                    elements that w_chunk_dot reads in one go
 //   w_chunk_dot(row, c, xs)  sum over the c-th CHUNK of the row of w * xs[j]
 
@@ -19,6 +21,11 @@ float w_chunk_dot(uint row, uint c, uint row_stride, float xs[CHUNK]) {
   const vec4 w = w4[(row * row_stride >> 2) + c];
   return w.x * xs[0] + w.y * xs[1] + w.z * xs[2] + w.w * xs[3];
 }
+void w_load8(uint row, uint k, uint row_stride, out float v[8]) {
+  const uint i = (row * row_stride + k) >> 2;
+  const vec4 a = w4[i], b = w4[i + 1];
+  v[0] = a.x, v[1] = a.y, v[2] = a.z, v[3] = a.w, v[4] = b.x, v[5] = b.y, v[6] = b.z, v[7] = b.w;
+}
 #elif defined(W_F16) || defined(W_BF16)
 layout(std430, binding = 0) readonly buffer Weights { uvec4 w4[]; };
 #define CHUNK 8
@@ -31,6 +38,13 @@ float w_at(uint row, uint k, uint row_stride) {
   const uint i = row * row_stride + k;  // element; two per 32-bit word
   const uint word = w4[i >> 3][(i >> 1) & 3u];
   return unpack2(word)[i & 1u];
+}
+void w_load8(uint row, uint k, uint row_stride, out float v[8]) {
+  const uvec4 w = w4[(row * row_stride + k) >> 3];
+  for (uint j = 0; j < 4; ++j) {
+    const vec2 e = unpack2(w[j]);
+    v[2 * j] = e.x, v[2 * j + 1] = e.y;
+  }
 }
 float w_chunk_dot(uint row, uint c, uint row_stride, float xs[CHUNK]) {
   const uvec4 w = w4[(row * row_stride >> 3) + c];
@@ -55,6 +69,16 @@ float w_at(uint row, uint k, uint row_stride) {
   const int q = bitfieldExtract(int(word), int(i & 3u) * 8, 8);
   return float(q) * group_scale(row, k >> 5, row_stride);
 }
+void w_load8(uint row, uint k, uint row_stride, out float v[8]) {
+  const uint i = row * row_stride + k;  // byte, a multiple of 8: words 0-1 or 2-3 of a uvec4
+  const uvec4 w = w4[i >> 4];
+  const uint h = (i >> 2) & 2u;
+  const float d = group_scale(row, k >> 5, row_stride);
+  for (uint b = 0; b < 4; ++b) {
+    v[b] = float(bitfieldExtract(int(w[h]), int(b) * 8, 8)) * d;
+    v[4 + b] = float(bitfieldExtract(int(w[h + 1]), int(b) * 8, 8)) * d;
+  }
+}
 float w_chunk_dot(uint row, uint c, uint row_stride, float xs[CHUNK]) {
   const uint base = (row * row_stride >> 4) + 2 * c;
   float acc = 0.0;
@@ -72,6 +96,12 @@ float w_at(uint row, uint k, uint row_stride) {
   const uint word = w4[i >> 5][(i >> 3) & 3u];
   const uint q = bitfieldExtract(word, int(i & 7u) * 4, 4);
   return (float(q) - 8.0) * group_scale(row, k >> 5, row_stride);
+}
+void w_load8(uint row, uint k, uint row_stride, out float v[8]) {
+  const uint i = row * row_stride + k;  // element, a multiple of 8: one word
+  const uint word = w4[i >> 5][(i >> 3) & 3u];
+  const float d = group_scale(row, k >> 5, row_stride);
+  for (uint b = 0; b < 8; ++b) v[b] = (float(bitfieldExtract(word, int(b) * 4, 4)) - 8.0) * d;
 }
 float w_chunk_dot(uint row, uint c, uint row_stride, float xs[CHUNK]) {
   const uvec4 w = w4[(row * row_stride >> 5) + c];
