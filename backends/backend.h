@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include "backends/top_k.h"
 #include "runtime/src/core/status.h"
 #include "runtime/src/model/model_file.h"
 
@@ -34,17 +35,29 @@ class BackendSession {
   virtual Status write_state(const void* src, size_t bytes) = 0;
 };
 
+// What a forward pass hands back. With all_logits, the logits of every token
+// ([n, vocab]) into `logits`. Otherwise only the last token's: its logits
+// ([vocab]) into `logits`, or, when top.k > 0, just its top.k candidates
+// (TopK's order) into `top`, so that a GPU sends k values to the host instead
+// of the vocabulary's.
+struct ForwardOutput {
+  bool all_logits = false;
+  float* logits = nullptr;
+  TopK top;
+};
+
 class Executor {
  public:
   virtual ~Executor() = default;
   virtual const char* backend_name() const = 0;
   virtual Result<std::unique_ptr<BackendSession>> create_session() = 0;
   // Run tokens[0, n) through the block stack, continuing from the session's
-  // state. With all_logits, writes logits of every token ([n, vocab]);
-  // otherwise only those of the last token ([vocab]). Token ids must be valid
-  // (the caller checks them against the vocabulary).
-  virtual Status forward(BackendSession& session, const int32_t* tokens, size_t n, float* logits,
-                         bool all_logits) = 0;
+  // state, and hand back what `out` asks for. Token ids must be valid and
+  // out.top.k at most the vocabulary (the caller checks both).
+  virtual Status forward(BackendSession& session, const int32_t* tokens, size_t n, const ForwardOutput& out) = 0;
+  // After a forward that handed back candidates only: its last token's
+  // logits ([vocab]) after all, read from where the pass left them.
+  virtual Status read_logits(BackendSession& session, float* logits) = 0;
 };
 
 // "cpu" (always available) or "vulkan" (when built with it and a device exists).

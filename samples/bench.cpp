@@ -31,8 +31,9 @@ const char* kFigures =
     "  pp<P>    prompt tokens/s: a fresh session (state reset) prefills P token ids drawn at random\n"
     "           (fixed --seed) from the vocabulary; P / wall time of that one prefill call.\n"
     "  tg<N>    generated tokens/s: after that prompt, N single-token decode steps, each fed the\n"
-    "           argmax of the previous logits; N / the summed time of the decode calls (picking the\n"
-    "           token is not timed, so no sampling cost is included).\n"
+    "           most likely token of the step before, which the backend selects (a GPU hands back\n"
+    "           only that id, not the logits); N / the summed time of the decode calls, selection\n"
+    "           included (no sampling).\n"
     "           Both are the median of -r repetitions (after one untimed warm-up run that also\n"
     "           pages the weights in); ± is the standard deviation over the repetitions.\n"
     "  peak RSS the process's peak resident memory (VmHWM from /proc/self/status, reset before each\n"
@@ -152,7 +153,7 @@ struct Row {
   double load_ms = 0, pp = NAN, pp_sd = NAN, tg = NAN, tg_sd = NAN, rss = 0;
 };
 
-// One timed run: reset, prefill p ids, then n argmax-fed decode steps.
+// One timed run: reset, prefill p ids, then n greedy decode steps.
 Status run_once(Session& s, const std::vector<int32_t>& prompt, size_t n, double* prefill_s, double* decode_s) {
   const size_t vocab = s.model().vocab_size();
   s.reset();
@@ -166,10 +167,11 @@ Status run_once(Session& s, const std::vector<int32_t>& prompt, size_t n, double
   int32_t next = prompt.empty() ? 0 : argmax(s.logits(), vocab);
   for (size_t i = 0; i < n; ++i) {
     const auto t0 = Clock::now();
-    EID_TRY(s.decode(next));
+    EID_TRY(s.decode_top(next, 1));
     *decode_s += seconds_since(t0);
-    next = argmax(s.logits(), vocab);
+    next = s.top_ids()[0];
   }
+  EID_TRY(s.fetch_logits());
   if (n && !all_finite(s.logits(), vocab)) return invalid_model("non-finite logits after generation");
   return Status::ok();
 }

@@ -5,6 +5,8 @@
 
 #include <doctest/doctest.h>
 
+#include "backends/top_k.h"
+
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -549,5 +551,100 @@ TEST_CASE("sample leaves the logits alone and neither it nor accept allocates") 
     const long after = g_allocations.load();
     CHECK(after == before);
     CHECK(std::memcmp(logits.data(), original.data(), logits.size() * sizeof(float)) == 0);
+  }
+}
+
+TEST_CASE("candidates_needed: the top-k plus the penalty window, or 0 for the whole distribution") {
+  SamplerParams p = greedy();
+  CHECK(make(p, 100).candidates_needed() == 1);
+  p.repeat_penalty = 1.2f;
+  p.repeat_last_n = 4;
+  Sampler s = make(p, 100);
+  CHECK(s.candidates_needed() == 1);
+  for (int32_t t : {3, 3, 7}) s.accept(t);
+  CHECK(s.candidates_needed() == 4);  // tokens in the window, repeats counted
+  for (int32_t t : {8, 9, 10}) s.accept(t);
+  CHECK(s.candidates_needed() == 5);  // the window holds 4
+  p = plain();
+  CHECK(make(p, 100).candidates_needed() == 0);  // no top-k: every token may be drawn
+  p.top_k = 40;
+  CHECK(make(p, 100).candidates_needed() == 40);
+  CHECK(make(p, 40).candidates_needed() == 0);  // as many as the vocabulary
+  p.repeat_penalty = 0.8f;  // raises recent tokens: any may enter the top
+  CHECK(make(p, 100).candidates_needed() == 0);
+}
+
+TEST_CASE("sample_top on the best candidates picks the token sample picks from the full logits") {
+  // Logits on a coarse grid (many ties), with NaN, -inf and +inf sprinkled
+  // in; the candidates come from select_top_k, as a backend hands them over.
+  const int32_t vocab = 300;
+  std::mt19937 gen(11);
+  std::uniform_int_distribution<int> grid(-40, 40), special(0, 199);
+  std::vector<float> logits(vocab);
+  std::vector<int32_t> ids(vocab);
+  std::vector<float> top_logits(vocab);
+  std::vector<uint64_t> scratch(vocab);
+  int compared = 0;
+  for (float temp : {0.0f, 0.7f, 1.5f})
+    for (int32_t top_k : {1, 5, 40})
+      for (float penalty : {1.0f, 1.3f})
+        for (float top_p : {1.0f, 0.9f})
+          for (float min_p : {0.0f, 0.05f}) {
+            SamplerParams p;
+            p.temperature = temp, p.top_k = top_k, p.repeat_penalty = penalty, p.repeat_last_n = 16;
+            p.top_p = top_p, p.min_p = min_p, p.seed = uint64_t(top_k) * 7 + 3;
+            Sampler full = make(p, vocab), top = make(p, vocab);
+            for (int step = 0; step < 60; ++step) {
+              for (float& l : logits) {
+                const int r = special(gen);
+                l = r == 0 ? kNaN : r == 1 ? -kInf : r == 2 && step % 7 == 0 ? kInf : float(grid(gen)) * 0.25f;
+              }
+              const size_t k = top.candidates_needed();
+              REQUIRE(k > 0);
+              eidetic::select_top_k(logits.data(), vocab, {k, ids.data(), top_logits.data()}, scratch.data());
+              const int32_t want = full.sample(logits.data());
+              const long before = g_allocations.load();
+              const int32_t got = top.sample_top(ids.data(), top_logits.data(), k);
+              CHECK(g_allocations.load() == before);
+              CAPTURE(temp);
+              CAPTURE(top_k);
+              CAPTURE(penalty);
+              CAPTURE(step);
+              REQUIRE(got == want);
+              full.accept(want);
+              top.accept(want);
+              ++compared;
+            }
+          }
+  CHECK(compared == 3 * 3 * 2 * 2 * 2 * 60);
+}
+
+TEST_CASE("sample_top falls back as sample does when no candidate has positive probability") {
+  SamplerParams p = greedy();
+  p.repeat_penalty = 2.0f;
+  p.repeat_last_n = 4;
+  const float big = -3e38f;  // penalised (x 2) into -inf
+  const std::vector<std::vector<float>> cases = {
+      {-kInf, kNaN, -kInf, -kInf, kNaN, -kInf},  // -> 0
+      {kNaN, kNaN, -kInf, kNaN, -kInf, kNaN},    // -> 2
+      {kNaN, kNaN, kNaN, kNaN, kNaN, kNaN},      // -> 0
+      {kNaN, kNaN, -kInf, big, kNaN, kNaN},      // 3 penalised away -> 2
+      {kNaN, kNaN, kNaN, big, kNaN, -kInf},      // -> 3
+  };
+  for (float temp : {0.0f, 1.0f}) {
+    p.temperature = temp;
+    p.top_k = temp == 0.0f ? 0 : 1;
+    for (const auto& logits : cases) {
+      Sampler full = make(p, 6), top = make(p, 6);
+      full.accept(3);
+      top.accept(3);
+      const size_t k = top.candidates_needed();
+      REQUIRE(k == 2);
+      std::vector<int32_t> ids(k);
+      std::vector<float> vals(k);
+      std::vector<uint64_t> scratch(6);
+      eidetic::select_top_k(logits.data(), 6, {k, ids.data(), vals.data()}, scratch.data());
+      CHECK(top.sample_top(ids.data(), vals.data(), k) == full.sample(logits.data()));
+    }
   }
 }

@@ -47,6 +47,22 @@ inline std::string converted(const std::string& arch, fb::DType dtype = fb::DTyp
   return out;
 }
 
+#ifdef EIDETIC_SAMPLES_MODELS
+// The demo model (samples/models/fortune-mamba2, with its tokenizer) converted once per process.
+inline std::string converted_demo() {
+  static const std::string out = [] {
+    const std::string path = temp_dir() + "/fortune-mamba2-demo.eid";
+    convert::ConvertOptions o;
+    o.checkpoint_dir = std::string(EIDETIC_SAMPLES_MODELS) + "/fortune-mamba2";
+    o.output = path;
+    const Status s = convert::convert_checkpoint(o);
+    REQUIRE_MESSAGE(s.is_ok(), s.message());
+    return path;
+  }();
+  return out;
+}
+#endif
+
 inline std::vector<uint8_t> read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "runtime/src/session/generate.h"
 #include "runtime/src/session/session.h"
 #include "tests/test_util.h"
 #include "tests/vulkan_test_env.h"
@@ -100,6 +101,73 @@ TEST_CASE("vulkan: greedy continuation equals transformers' gen_ids") {
       REQUIRE(l.session->decode(got.back()).is_ok());
     }
     CHECK(got == ref.gen_ids);
+  }
+  CHECK_NO_VALIDATION_MESSAGES();
+}
+
+// generate() asks the backend for the sampler's candidates only (top-k on
+// the device, or on the host past kMaxTopK); the tokens must be those that
+// sampling from the full logits gives, and those of the CPU backend.
+TEST_CASE("vulkan: generate with the candidates selected on the device picks the full logits' tokens") {
+  const std::string path = test::converted_demo();
+  auto load_demo = [&](const std::string& backend) {
+    LoadOptions o;
+    o.backend = backend;
+    auto m = Model::load(path, o);
+    REQUIRE_MESSAGE(m.is_ok(), m.status().message());
+    return std::move(m).value();
+  };
+  auto gpu = load_demo("vulkan"), cpu = load_demo("cpu");
+  const auto prompt = gpu->tokenizer()->encode("The computer", true);
+  const size_t n_new = 40;
+  SamplerParams greedy, greedy_pen, sampled, wide, no_top_k;
+  greedy.temperature = 0, greedy.repeat_penalty = 1.0f;
+  greedy_pen.temperature = 0, greedy_pen.repeat_penalty = 1.3f;
+  sampled.seed = 5;                                         // the defaults: top-k 40, top-p, min-p, penalty 1.1
+  wide.top_k = 300, wide.repeat_penalty = 1.0f, wide.seed = 2;  // past the device's 256
+  no_top_k.top_k = 0, no_top_k.seed = 3;                    // the full logits
+  for (const SamplerParams& sp : {greedy, greedy_pen, sampled, wide, no_top_k}) {
+    CAPTURE(sp.temperature);
+    CAPTURE(sp.top_k);
+    CAPTURE(sp.repeat_penalty);
+    auto run_generate = [&](Model& m, std::vector<float>* last_logits) {
+      auto session = Session::create(m);
+      REQUIRE(session.is_ok());
+      auto sampler = Sampler::create(sp, int32_t(m.vocab_size()));
+      REQUIRE(sampler.is_ok());
+      std::vector<int32_t> ids;
+      auto keep = [&](int32_t id, std::string_view) {
+        if (id >= 0) ids.push_back(id);
+        return true;
+      };
+      const Status st = generate(**session, *sampler, prompt, n_new, keep, nullptr);
+      REQUIRE_MESSAGE(st.is_ok(), st.message());
+      if (last_logits) last_logits->assign((*session)->logits(), (*session)->logits() + m.vocab_size());
+      return ids;
+    };
+    std::vector<float> gen_logits;
+    const auto on_device = run_generate(*gpu, &gen_logits);
+    CHECK(!on_device.empty());
+
+    // The same loop from the full logits (Session::decode, Sampler::sample).
+    auto session = Session::create(*gpu);
+    REQUIRE(session.is_ok());
+    auto sampler = Sampler::create(sp, int32_t(gpu->vocab_size()));
+    REQUIRE(sampler.is_ok());
+    for (int32_t id : prompt) sampler->accept(id);
+    REQUIRE((*session)->prefill(prompt.data(), prompt.size()).is_ok());
+    std::vector<int32_t> from_full;
+    while (from_full.size() < n_new) {
+      const int32_t next = sampler->sample((*session)->logits());
+      sampler->accept(next);
+      if (next == gpu->eos_id()) break;
+      from_full.push_back(next);
+      REQUIRE((*session)->decode(next).is_ok());
+    }
+    CHECK(on_device == from_full);
+    // After generate, the session's logits are the last step's in full.
+    CHECK(std::equal(gen_logits.begin(), gen_logits.end(), (*session)->logits()));
+    CHECK(run_generate(*cpu, nullptr) == on_device);
   }
   CHECK_NO_VALIDATION_MESSAGES();
 }

@@ -10,6 +10,7 @@
 
 #include "backends/cpu/kernels/activations.h"
 #include "backends/cpu/kernels/kernels_ref.h"
+#include "backends/top_k.h"
 #include "backends/vulkan/vk_ops.h"
 #include "backends/vulkan/vk_weights.h"
 #include "runtime/src/core/half.h"
@@ -450,27 +451,30 @@ TEST_CASE("vulkan: Mamba-1 selective scan against the CPU reference") {
   CHECK_NO_VALIDATION_MESSAGES();
 }
 
-TEST_CASE("vulkan: Mamba-2 scan against the CPU reference (softplus, bias and clamp of dt fused)") {
-  const uint32_t nh = 6, hd = 5, ng = 2, n_state = 24, di = nh * hd, cw = di + 2 * ng * n_state, pw = 40;
+// n = 7 and 1 run the recurrence (ssd_scan.comp); 40 and 100 the chunked
+// form (ssd_chunked.comp: chunks of 32, the last one partial), held against
+// both the CPU's recurrence and its chunked form in the same chunks.
+TEST_CASE("vulkan: Mamba-2 scan, token by token and chunked, against the CPU reference (dt's softplus, bias, clamp fused)") {
+  const uint32_t nh = 6, hd = 21, ng = 2, n_state = 24, di = nh * hd, cw = di + 2 * ng * n_state, pw = 40;
   for (uint32_t d_state : {n_state, 200u}) {  // 200: several states per thread
     CAPTURE(d_state);
     const uint32_t cwid = di + 2 * ng * d_state;
-    Gpu g(32768, 65536);
+    Gpu g(131072, 65536);  // x|B|C rows from 0, raw dt at 100000, y at 110000
     const std::vector<float> a_log = random_vec(nh, 71), dv = random_vec(nh, 72), dt_bias = random_vec(nh, 73);
     std::vector<float> a(nh);
     for (uint32_t h = 0; h < nh; ++h) a[h] = -std::exp(a_log[h]);
     const vk::Slice as = g.vec(a), dsl = g.vec(dv), bs = g.vec(dt_bias);
     std::vector<float> state = random_vec(nh * hd * d_state, 74);
     g.put(g.state, 3, state);
-    for (uint32_t n : {7u, 1u}) {
+    for (uint32_t n : {7u, 1u, 40u, 100u, 3u}) {
       CAPTURE(n);
       const std::vector<float> xbc = random_vec(n * cwid, 80 + n), raw_dt = random_vec(n * pw, 90 + n, -4, 3);
       g.put(g.act, 0, xbc);
-      g.put(g.act, 20000, raw_dt);
+      g.put(g.act, 100000, raw_dt);
       vk::OpBuilder::SsdScan s{};
       s.n_heads = nh, s.head_dim = hd, s.n_groups = ng, s.d_state = d_state;
       s.x = {0, cwid}, s.b_off = di, s.c_off = di + ng * d_state;
-      s.dt = {20000 + 4, pw}, s.y = {25000, di};
+      s.dt = {100000 + 4, pw}, s.y = {110000, di};
       s.dt_bias = bs, s.a = as, s.d = dsl, s.state = g.state.slice(), s.s_off = 3;
       s.dt_min = 0.01f, s.dt_max = 1.5f;
       std::vector<vk::Step> steps;
@@ -485,13 +489,63 @@ TEST_CASE("vulkan: Mamba-2 scan against the CPU reference (softplus, bias and cl
       r.x = xbc.data(), r.x_stride = cwid, r.dt = dt.data(), r.dt_stride = nh;
       r.b = xbc.data() + di, r.b_stride = cwid, r.c = xbc.data() + di + ng * d_state, r.c_stride = cwid;
       r.a = a.data(), r.d = dv.data(), r.state = state.data(), r.y = y.data(), r.y_stride = di;
+      if (n >= vk::kSsdChunkedMinTokens) {
+        std::vector<float> y2(n * di), state2 = state, scratch(32 * 33 + 32);
+        cpu::SsdScanArgs r2 = r;
+        r2.state = state2.data(), r2.y = y2.data();
+        cpu::ssd_chunked_ref(r2, 32, scratch.data());
+        check_close(g.get(g.act, 110000, n * di), y2, 1e-5f, "ssd_chunked y vs the CPU's chunked form");
+      }
       cpu::ssd_scan_ref(r);
-      check_close(g.get(g.act, 25000, n * di), y, 1e-5f, "ssd_scan y");
+      check_close(g.get(g.act, 110000, n * di), y, 1e-5f, "ssd_scan y");
       check_close(g.get(g.state, 3, state.size()), state, 1e-5f, "ssd_scan state");
     }
     (void)cw;
   }
   CHECK_NO_VALIDATION_MESSAGES();
+}
+
+TEST_CASE("vulkan: top-k selection against select_top_k (ties, NaN, infinities, signed zeros)") {
+  // Vocabularies of one pass, two, and (70000, k 256) five; logits on a
+  // coarse grid so that many tie and the id order decides.
+  for (uint32_t vocab : {1u, 7u, 1000u, 1025u, 50280u, 70000u}) {
+    CAPTURE(vocab);
+    const uint32_t off = 13;
+    Gpu g(off + vocab);
+    vk::Buffer cand = g.make(size_t(vk::top_k_pairs(vocab)) * 8, vk::Memory::kDevice);
+    std::mt19937 rng(vocab);
+    std::uniform_int_distribution<int> grid(-60, 60), special(0, 99);
+    std::vector<float> logits(vocab);
+    for (float& l : logits) {
+      const int r = special(rng);
+      l = r == 0 ? NAN : r == 1 ? -INFINITY : r == 2 ? INFINITY : r == 3 ? -0.0f : float(grid(rng)) * 0.125f;
+    }
+    g.put(g.act, off, logits);
+    std::vector<uint64_t> scratch(vocab);
+    for (uint32_t k : {1u, 2u, 3u, 40u, 104u, 256u}) {
+      CAPTURE(k);
+      uint32_t kpad = 1;
+      while (kpad < k) kpad *= 2;
+      std::vector<vk::Step> steps;
+      auto at = g.ops().top_k(steps, vocab, off, kpad, cand.slice());
+      REQUIRE_MESSAGE(at.is_ok(), at.status().message());
+      g.run(steps, vk::PassInfo{1, false, true});
+      const std::vector<float> raw = g.get(cand, size_t(*at) * 2, size_t(kpad) * 2);
+      const size_t n = std::min<size_t>(k, vocab);
+      std::vector<int32_t> want_ids(n);
+      std::vector<float> want_logits(n);
+      select_top_k(logits.data(), vocab, {n, want_ids.data(), want_logits.data()}, scratch.data());
+      size_t bad = 0;
+      for (size_t i = 0; i < n; ++i) {
+        uint32_t key, id;
+        std::memcpy(&key, &raw[2 * i], 4);
+        std::memcpy(&id, &raw[2 * i + 1], 4);
+        bad += int32_t(id) != want_ids[i] || key != order_key(want_logits[i]);
+      }
+      CHECK(bad == 0);
+    }
+    CHECK_NO_VALIDATION_MESSAGES();
+  }
 }
 
 TEST_CASE("vulkan: the device is found and described") {

@@ -11,8 +11,8 @@ namespace {
 
 class CpuSession : public BackendSession {
  public:
-  CpuSession(size_t state_floats, size_t h_floats, size_t scratch_floats)
-      : state_(state_floats, 0.0f), h_(h_floats), scratch_(scratch_floats) {}
+  CpuSession(size_t state_floats, size_t h_floats, size_t scratch_floats, size_t vocab)
+      : state_(state_floats, 0.0f), h_(h_floats), scratch_(scratch_floats), logits_(vocab), rank_(vocab) {}
 
   void reset() override { std::fill(state_.begin(), state_.end(), 0.0f); }
   Status copy_state_from(const BackendSession& other) override {
@@ -34,6 +34,8 @@ class CpuSession : public BackendSession {
   }
 
   std::vector<float> state_, h_, scratch_;
+  std::vector<float> logits_;  // the last token's, when only candidates are handed back
+  std::vector<uint64_t> rank_; // select_top_k's scratch
 };
 
 class CpuExecutor : public Executor {
@@ -62,14 +64,18 @@ class CpuExecutor : public Executor {
 
   Result<std::unique_ptr<BackendSession>> create_session() override {
     const size_t h = options_.max_batch_tokens * file_.model().hidden_size() + kScratchPad;
-    return std::unique_ptr<BackendSession>(new CpuSession(layout_.total_floats, h, scratch_floats_));
+    return std::unique_ptr<BackendSession>(
+        new CpuSession(layout_.total_floats, h, scratch_floats_, file_.model().vocab_size()));
   }
 
   // Long prompts run in chunks of max_batch_tokens: the state carries across
   // chunks exactly as across single tokens, and scratch memory stays bounded.
-  Status forward(BackendSession& session, const int32_t* tokens, size_t n, float* logits, bool all_logits) override {
+  // Candidates are selected from the session's own copy of the logits.
+  Status forward(BackendSession& session, const int32_t* tokens, size_t n, const ForwardOutput& out) override {
     auto& s = static_cast<CpuSession&>(session);
     const size_t vocab = file_.model().vocab_size();
+    const bool all_logits = out.all_logits;
+    float* logits = out.top.k && !all_logits ? s.logits_.data() : out.logits;
     for (size_t start = 0; start < n; start += options_.max_batch_tokens) {
       CpuPass pass;
       pass.tokens = tokens + start;
@@ -87,6 +93,13 @@ class CpuExecutor : public Executor {
         EID_TRY(blocks_[b]->run(pass));
       }
     }
+    if (out.top.k && !all_logits) select_top_k(logits, vocab, out.top, s.rank_.data());
+    return Status::ok();
+  }
+
+  Status read_logits(BackendSession& session, float* logits) override {
+    const auto& s = static_cast<CpuSession&>(session);
+    std::copy(s.logits_.begin(), s.logits_.end(), logits);
     return Status::ok();
   }
 

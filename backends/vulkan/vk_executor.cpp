@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <map>
 #include <optional>
 #include <variant>
 
@@ -69,11 +70,24 @@ class VulkanSession : public BackendSession {
   Status read_state(void* dst, size_t bytes) const override;
   Status write_state(const void* src, size_t bytes) override;
 
+  // The top-k selection for one power-of-two k: its steps, where its result
+  // lies in cand_, and the decode step recorded with it (made on first use).
+  struct TopKPlan {
+    uint32_t kpad = 0, result_off = 0;
+    std::vector<Step> steps;
+    VkCommandBuffer decode_cmd = VK_NULL_HANDLE;
+  };
+
   VulkanExecutor& ex_;
-  Buffer act_, state_, tokens_, readback_;
+  Buffer act_, state_, tokens_, readback_, cand_;
   std::unique_ptr<DescriptorAllocator> sets_;
   std::vector<Step> steps_;
   VkCommandBuffer decode_cmd_ = VK_NULL_HANDLE, pass_cmd_ = VK_NULL_HANDLE;
+  std::map<uint32_t, TopKPlan> top_plans_;
+  // Candidates beyond the device's kMaxTopK are picked on the host from these.
+  std::vector<float> host_logits_;
+  std::vector<uint64_t> rank_;
+  uint32_t last_row_ = 0;  // the row of logits_off_ that holds the last forward's last token
   Status pending_;  // an error of reset(), which cannot return one; reported by the next forward
 };
 
@@ -89,7 +103,8 @@ class VulkanExecutor : public Executor {
   Status init();
   const char* backend_name() const override { return "vulkan"; }
   Result<std::unique_ptr<BackendSession>> create_session() override;
-  Status forward(BackendSession& session, const int32_t* tokens, size_t n, float* logits, bool all_logits) override;
+  Status forward(BackendSession& session, const int32_t* tokens, size_t n, const ForwardOutput& out) override;
+  Status read_logits(BackendSession& session, float* logits) override;
 
   Context& ctx() { return *ctx_; }
   const StateLayout& layout() const { return layout_; }
@@ -99,7 +114,9 @@ class VulkanExecutor : public Executor {
 
  private:
   Status build_steps(VulkanSession& s);
-  Status record_pass(VulkanSession& s, VkCommandBuffer cmd, const PassInfo& pass, uint32_t logit_rows);
+  Result<VulkanSession::TopKPlan*> top_k_plan(VulkanSession& s, uint32_t kpad);
+  Status record_pass(VulkanSession& s, VkCommandBuffer cmd, const PassInfo& pass, uint32_t logit_rows,
+                     const VulkanSession::TopKPlan* top);
 
   const ModelFile& file_;
   BackendOptions options_;
@@ -342,19 +359,51 @@ Status VulkanExecutor::build_steps(VulkanSession& s) {
   return Status::ok();
 }
 
-// The pass's dispatches, then the logits copied where the host reads them.
-Status VulkanExecutor::record_pass(VulkanSession& s, VkCommandBuffer cmd, const PassInfo& pass, uint32_t logit_rows) {
+// Copies bytes from a device buffer into the read-back buffer, made visible to the host.
+static void copy_for_host(VkCommandBuffer cmd, const Buffer& src, VkDeviceSize offset, VkDeviceSize bytes,
+                          const Buffer& readback) {
+  VkBufferCopy region{offset, 0, bytes};
+  vkCmdCopyBuffer(cmd, src.handle(), readback.handle(), 1, &region);
+  VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
+  mb.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
+  mb.dstAccessMask = VK_ACCESS_HOST_READ_BIT;
+  vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &mb, 0, nullptr, 0,
+                       nullptr);
+}
+
+// The pass's dispatches, then what the host reads: the logits, or (top) the
+// selection's candidates.
+Status VulkanExecutor::record_pass(VulkanSession& s, VkCommandBuffer cmd, const PassInfo& pass, uint32_t logit_rows,
+                                   const VulkanSession::TopKPlan* top) {
   record_steps(cmd, s.steps_, pass);
-  if (pass.head && logit_rows) {
-    VkBufferCopy region{VkDeviceSize(logits_off_) * 4, 0, VkDeviceSize(logit_rows) * vocab_ * 4};
-    vkCmdCopyBuffer(cmd, s.act_.handle(), s.readback_.handle(), 1, &region);
-    VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
-    mb.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
-    mb.dstAccessMask = VK_ACCESS_HOST_READ_BIT;
-    vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &mb, 0, nullptr, 0,
-                         nullptr);
+  if (!pass.head) return Status::ok();
+  if (top) {
+    record_steps(cmd, top->steps, pass);
+    copy_for_host(cmd, s.cand_, VkDeviceSize(top->result_off) * 8, VkDeviceSize(top->kpad) * 8, s.readback_);
+  } else if (logit_rows) {
+    copy_for_host(cmd, s.act_, VkDeviceSize(logits_off_) * 4, VkDeviceSize(logit_rows) * vocab_ * 4, s.readback_);
   }
   return Status::ok();
+}
+
+Result<VulkanSession::TopKPlan*> VulkanExecutor::top_k_plan(VulkanSession& s, uint32_t kpad) {
+  auto it = s.top_plans_.find(kpad);
+  if (it != s.top_plans_.end()) return &it->second;
+  VulkanSession::TopKPlan plan;
+  plan.kpad = kpad;
+  OpBuilder ops(*kernels_, *s.sets_, s.act_.slice(), dummy_.slice());
+  EID_ASSIGN_OR_RETURN(plan.result_off, ops.top_k(plan.steps, vocab_, logits_off_, kpad, s.cand_.slice()));
+  VkCommandBufferAllocateInfo ai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
+  ai.commandPool = ctx_->pool();
+  ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
+  ai.commandBufferCount = 1;
+  EID_VK(vkAllocateCommandBuffers(ctx_->device(), &ai, &plan.decode_cmd));
+  VulkanSession::TopKPlan& p = s.top_plans_.emplace(kpad, std::move(plan)).first->second;
+  VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
+  EID_VK(vkBeginCommandBuffer(p.decode_cmd, &bi));
+  EID_TRY(record_pass(s, p.decode_cmd, PassInfo{1, false, true}, 1, &p));
+  EID_VK(vkEndCommandBuffer(p.decode_cmd));
+  return &p;
 }
 
 Result<std::unique_ptr<BackendSession>> VulkanExecutor::create_session() {
@@ -363,7 +412,12 @@ Result<std::unique_ptr<BackendSession>> VulkanExecutor::create_session() {
   EID_ASSIGN_OR_RETURN(s->act_, Buffer::create(c, VkDeviceSize(act_floats_) * 4, Memory::kDevice));
   EID_ASSIGN_OR_RETURN(s->state_, Buffer::create(c, std::max<VkDeviceSize>(state_device_bytes_, 16), Memory::kDevice));
   EID_ASSIGN_OR_RETURN(s->tokens_, Buffer::create(c, VkDeviceSize(batch_) * 4, Memory::kUpload));
-  EID_ASSIGN_OR_RETURN(s->readback_, Buffer::create(c, VkDeviceSize(batch_) * vocab_ * 4, Memory::kReadback));
+  EID_ASSIGN_OR_RETURN(s->readback_, Buffer::create(c, std::max<VkDeviceSize>(VkDeviceSize(batch_) * vocab_ * 4,
+                                                                                kMaxTopK * 8),
+                                                     Memory::kReadback));
+  EID_ASSIGN_OR_RETURN(s->cand_, Buffer::create(c, VkDeviceSize(top_k_pairs(vocab_)) * 8, Memory::kDevice));
+  s->host_logits_.resize(vocab_);
+  s->rank_.resize(vocab_);
   s->sets_ = std::make_unique<DescriptorAllocator>(c);
   EID_TRY(build_steps(*s));
 
@@ -377,25 +431,33 @@ Result<std::unique_ptr<BackendSession>> VulkanExecutor::create_session() {
   // The decode step, recorded once: one token in, its logits out.
   VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
   EID_VK(vkBeginCommandBuffer(s->decode_cmd_, &bi));
-  EID_TRY(record_pass(*s, s->decode_cmd_, PassInfo{1, false, true}, 1));
+  EID_TRY(record_pass(*s, s->decode_cmd_, PassInfo{1, false, true}, 1, nullptr));
   EID_VK(vkEndCommandBuffer(s->decode_cmd_));
   s->reset();  // the state starts at zeros
   EID_TRY(s->pending_);
   return std::unique_ptr<BackendSession>(std::move(s));
 }
 
-Status VulkanExecutor::forward(BackendSession& session, const int32_t* tokens, size_t n, float* logits, bool all_logits) {
+Status VulkanExecutor::forward(BackendSession& session, const int32_t* tokens, size_t n, const ForwardOutput& out) {
   auto& s = static_cast<VulkanSession&>(session);
   if (!s.pending_.is_ok()) {
     Status e = s.pending_;
     s.pending_ = Status::ok();
     return e;
   }
+  const bool all_logits = out.all_logits;
+  // Up to kMaxTopK candidates are selected on the device, for the next power of two.
+  VulkanSession::TopKPlan* top = nullptr;
+  if (out.top.k && !all_logits && out.top.k <= kMaxTopK) {
+    uint32_t kpad = 1;
+    while (kpad < out.top.k) kpad *= 2;
+    EID_ASSIGN_OR_RETURN(top, top_k_plan(s, kpad));
+  }
   for (size_t start = 0; start < n; start += batch_) {
     const uint32_t m = uint32_t(std::min<size_t>(batch_, n - start));
     const bool last = start + m == n;
     std::memcpy(s.tokens_.mapped(), tokens + start, m * sizeof(int32_t));
-    VkCommandBuffer cmd = s.decode_cmd_;
+    VkCommandBuffer cmd = last && top ? top->decode_cmd : s.decode_cmd_;
     const uint32_t rows = all_logits ? m : 1;
     if (m > 1 || all_logits) {
       // A prompt chunk: recorded for its length (recording is cheap next to the pass).
@@ -404,15 +466,36 @@ Status VulkanExecutor::forward(BackendSession& session, const int32_t* tokens, s
       VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
       bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
       EID_VK(vkBeginCommandBuffer(cmd, &bi));
-      EID_TRY(record_pass(s, cmd, PassInfo{m, all_logits, all_logits || last}, rows));
+      EID_TRY(record_pass(s, cmd, PassInfo{m, all_logits, all_logits || last}, rows, last ? top : nullptr));
       EID_VK(vkEndCommandBuffer(cmd));
     }
     EID_TRY(ctx_->submit_wait(cmd));
-    if (all_logits)
-      std::memcpy(logits + start * vocab_, s.readback_.mapped(), size_t(m) * vocab_ * 4);
-    else if (last)
-      std::memcpy(logits, s.readback_.mapped(), size_t(vocab_) * 4);
+    s.last_row_ = rows - 1;
+    if (all_logits) {
+      std::memcpy(out.logits + start * vocab_, s.readback_.mapped(), size_t(m) * vocab_ * 4);
+    } else if (last && top) {
+      const auto* pairs = static_cast<const uint32_t*>(s.readback_.mapped());
+      for (size_t i = 0; i < out.top.k; ++i) {
+        out.top.logits[i] = from_order_key(pairs[2 * i]);
+        out.top.ids[i] = int32_t(pairs[2 * i + 1]);
+      }
+    } else if (last && out.top.k) {
+      std::memcpy(s.host_logits_.data(), s.readback_.mapped(), size_t(vocab_) * 4);
+      select_top_k(s.host_logits_.data(), vocab_, out.top, s.rank_.data());
+    } else if (last) {
+      std::memcpy(out.logits, s.readback_.mapped(), size_t(vocab_) * 4);
+    }
   }
+  return Status::ok();
+}
+
+Status VulkanExecutor::read_logits(BackendSession& session, float* logits) {
+  auto& s = static_cast<VulkanSession&>(session);
+  EID_ASSIGN_OR_RETURN(VkCommandBuffer cmd, ctx_->begin_once());
+  copy_for_host(cmd, s.act_, (VkDeviceSize(logits_off_) + VkDeviceSize(s.last_row_) * vocab_) * 4,
+                VkDeviceSize(vocab_) * 4, s.readback_);
+  EID_TRY(ctx_->end_once(cmd));
+  std::memcpy(logits, s.readback_.mapped(), size_t(vocab_) * 4);
   return Status::ok();
 }
 
@@ -421,6 +504,8 @@ Status VulkanExecutor::forward(BackendSession& session, const int32_t* tokens, s
 VulkanSession::~VulkanSession() {
   VkCommandBuffer cmds[2] = {decode_cmd_, pass_cmd_};
   if (decode_cmd_) vkFreeCommandBuffers(ex_.ctx().device(), ex_.ctx().pool(), 2, cmds);
+  for (auto& [kpad, plan] : top_plans_)
+    if (plan.decode_cmd) vkFreeCommandBuffers(ex_.ctx().device(), ex_.ctx().pool(), 1, &plan.decode_cmd);
 }
 
 void VulkanSession::reset() {

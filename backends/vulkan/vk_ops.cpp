@@ -38,7 +38,17 @@ struct SsdScanPush {
   float dt_min, dt_max;
 };
 
+struct TopKPush {
+  uint32_t n_in, in_off, out_off, from_logits;
+};
+
 uint32_t ceil_div(uint32_t a, uint32_t b) { return (a + b - 1) / b; }
+
+// ssd_chunked.comp: tokens per chunk, head elements per workgroup.
+constexpr uint32_t kSsdChunk = 32, kSsdTile = 16;
+
+// top_k.comp: entries per workgroup, threads per workgroup.
+constexpr uint32_t kTopKBlock = 1024, kTopKThreads = 256;
 
 // A grid of `count` workgroups along x, folded into y past 65535 (the least
 // every device allows per dimension); the shader unfolds it.
@@ -250,22 +260,68 @@ Status OpBuilder::ssd_scan(std::vector<Step>& out, const SsdScan& a) {
   while (wg * 8 < a.d_state && wg < 256) wg *= 2;
   if (a.d_state > 8 * wg) return unsupported("Vulkan: Mamba-2 d_state above 2048");
   EID_ASSIGN_OR_RETURN(const Pipeline* pipe, k_.get("ssd_scan", wg));
-  Step s;
-  s.pipe = pipe;
-  EID_ASSIGN_OR_RETURN(s.set, sets_.make(*pipe, {act_, a.dt_bias, a.a, a.d, a.state}));
   const SsdScanPush p{0,       a.head_dim, a.n_heads / a.n_groups, a.d_state,   a.x.off, a.x.stride, a.b_off, a.c_off,
                       a.dt.off, a.dt.stride, a.y.off,               a.y.stride, a.s_off, a.dt_min,   a.dt_max};
+  // Prompts of kSsdChunkedMinTokens or more take the chunked form
+  // (ssd_chunked.comp) where its tiles fit the device's shared memory.
+  const uint32_t shared_bytes = 4 * (kSsdTile * a.d_state + kSsdChunk * kSsdChunk + kSsdChunk * kSsdTile + 4 * kSsdChunk);
+  const bool chunked = shared_bytes <= k_.context().info().max_shared_memory;
+  const Pipeline* chunk_pipe = nullptr;
+  if (chunked) {
+    EID_ASSIGN_OR_RETURN(chunk_pipe, k_.get("ssd_chunked", 256, a.d_state));
+  }
   const uint32_t heads = a.n_heads;
-  s.launch = [p, heads](const PassInfo& pass, Launch& l) {
-    SsdScanPush q = p;
-    q.n = pass.n;
-    l.set_push(q);
-    l.groups[0] = q.head_dim;
-    l.groups[1] = heads;
-    return true;
-  };
-  out.push_back(std::move(s));
+  for (const Pipeline* pl : {pipe, chunk_pipe}) {
+    if (!pl) continue;
+    Step s;
+    s.pipe = pl;
+    EID_ASSIGN_OR_RETURN(s.set, sets_.make(*pl, {act_, a.dt_bias, a.a, a.d, a.state}));
+    const bool is_chunked = pl == chunk_pipe;
+    s.launch = [p, heads, is_chunked, chunked](const PassInfo& pass, Launch& l) {
+      if (is_chunked != (chunked && pass.n >= kSsdChunkedMinTokens)) return false;
+      SsdScanPush q = p;
+      q.n = pass.n;
+      l.set_push(q);
+      l.groups[0] = is_chunked ? ceil_div(q.head_dim, kSsdTile) : q.head_dim;
+      l.groups[1] = heads;
+      return true;
+    };
+    out.push_back(std::move(s));
+  }
   return Status::ok();
+}
+
+// Passes ping-pong between two regions of `cand`: the first pass's output
+// (region A, at 0) is the largest, the second's (B) follows it.
+uint32_t top_k_pairs(uint32_t vocab) {
+  const uint32_t a = ceil_div(vocab, kTopKBlock) * kMaxTopK;
+  return a + ceil_div(a, kTopKBlock) * kMaxTopK;
+}
+
+Result<uint32_t> OpBuilder::top_k(std::vector<Step>& out, uint32_t vocab, uint32_t logits_off, uint32_t kpad,
+                                  Slice cand) {
+  if (kpad == 0 || kpad > kMaxTopK || (kpad & (kpad - 1)))
+    return Status(Code::kBackendError, "Vulkan: top-k of " + std::to_string(kpad) + " is no power of two up to 256");
+  EID_ASSIGN_OR_RETURN(const Pipeline* pipe, k_.get("top_k", kTopKThreads, kpad));
+  const uint32_t region_b = ceil_div(vocab, kTopKBlock) * kMaxTopK;
+  uint32_t n = vocab, in_off = logits_off, out_off = 0;
+  for (bool first = true; first || n > kpad; first = false) {
+    Step s;
+    s.pipe = pipe;
+    EID_ASSIGN_OR_RETURN(s.set, sets_.make(*pipe, {act_, cand}));
+    const TopKPush p{n, in_off, out_off, first ? 1u : 0u};
+    const uint32_t groups = ceil_div(n, kTopKBlock);
+    s.launch = [p, groups](const PassInfo&, Launch& l) {
+      l.set_push(p);
+      l.groups[0] = groups;
+      return true;
+    };
+    out.push_back(std::move(s));
+    n = groups * kpad;
+    in_off = out_off;
+    out_off = out_off == 0 ? region_b : 0;
+  }
+  return in_off;
 }
 
 }  // namespace eidetic::vk

@@ -97,6 +97,14 @@ void run_only_if(std::vector<Step>& steps, size_t first, std::function<bool(cons
 // weight read per token); above, as a tiled matrix product.
 constexpr uint32_t kMatvecMaxTokens = 4;
 
+// From this many tokens a pass runs Mamba-2's scan in chunks.
+constexpr uint32_t kSsdChunkedMinTokens = 16;
+
+// The most candidates the device selects (top_k.comp); more are picked on the host.
+constexpr uint32_t kMaxTopK = 256;
+// Pairs of scratch that OpBuilder::top_k needs for a vocabulary.
+uint32_t top_k_pairs(uint32_t vocab);
+
 class OpBuilder {
  public:
   // act: the activations buffer; dummy: a small buffer bound where an op has
@@ -128,6 +136,8 @@ class OpBuilder {
   };
   Status selective_scan(std::vector<Step>& out, const SelectiveScan& s);
 
+  // Mamba-2's scan: token by token (ssd_scan.comp), or in chunks
+  // (ssd_chunked.comp) for passes of kSsdChunkedMinTokens or more.
   struct SsdScan {
     uint32_t n_heads, head_dim, n_groups, d_state;
     Operand x;        // stride shared by b and c
@@ -139,6 +149,11 @@ class OpBuilder {
     float dt_min, dt_max;
   };
   Status ssd_scan(std::vector<Step>& out, const SsdScan& s);
+
+  // The kpad best of the logits act[logits_off, + vocab) (backends/top_k.h's
+  // order), best first, as (order key, id) pairs in `cand` (top_k_pairs(vocab)
+  // of them), at the pair offset returned. kpad: a power of two up to kMaxTopK.
+  Result<uint32_t> top_k(std::vector<Step>& out, uint32_t vocab, uint32_t logits_off, uint32_t kpad, Slice cand);
 
  private:
   Kernels& k_;

@@ -195,6 +195,7 @@ eidetic_status eidetic_logits(const eidetic_session* session, const float** logi
   if (!logits) return null_arg("logits");
   if (!session->session->has_logits())
     return fail(EIDETIC_ERROR_INVALID_ARGUMENT, "no logits yet: prefill or decode a token first");
+  if (eidetic_status e = report(session->session->fetch_logits())) return e;
   *logits = session->session->logits();
   if (n) *n = session->owner->model->vocab_size();
   return EIDETIC_OK;
@@ -238,6 +239,7 @@ eidetic_status eidetic_sample(eidetic_sampler* sampler, const eidetic_session* s
     return fail(EIDETIC_ERROR_INVALID_ARGUMENT, "no logits yet: prefill or decode a token first");
   if (sampler->sampler.vocab_size() != int32_t(session->owner->model->vocab_size()))
     return fail(EIDETIC_ERROR_INVALID_ARGUMENT, "sampler and session belong to models of different vocabularies");
+  if (eidetic_status e = report(session->session->fetch_logits())) return e;
   *token = sampler->sampler.sample(session->session->logits());
   sampler->sampler.accept(*token);
   return EIDETIC_OK;

@@ -99,18 +99,34 @@ double Sampler::next_uniform() {
 
 int32_t Sampler::sample(const float* logits) {
   load_and_penalise(logits);
-  if (params_.temperature == 0.0f) {
-    const int32_t best = argmax();
-    return best >= 0 ? best : fallback(logits);
-  }
-  size_t n = cand_.size();
+  const int32_t id = pick(cand_.size());
+  return id >= 0 ? id : fallback(logits);
+}
+
+size_t Sampler::candidates_needed() const {
+  if (params_.temperature != 0.0f && params_.top_k == 0) return 0;
+  if (!recent_.empty() && params_.repeat_penalty < 1.0f) return 0;  // may raise any token into the top
+  const size_t base = params_.temperature == 0.0f ? 1 : static_cast<size_t>(params_.top_k);
+  const size_t n = base + recent_count_;
+  return n < static_cast<size_t>(vocab_size_) ? n : 0;
+}
+
+int32_t Sampler::sample_top(const int32_t* ids, const float* logits, size_t n) {
+  n = std::min(n, cand_.size());
+  load_top_and_penalise(ids, logits, n);
+  const int32_t id = pick(n);
+  return id >= 0 ? id : fallback_top(ids, logits, n);
+}
+
+int32_t Sampler::pick(size_t n) {
+  if (params_.temperature == 0.0f) return argmax(n);
   bool sorted = false;
   if (params_.top_k > 0 && static_cast<size_t>(params_.top_k) < n) {
     n = apply_top_k(n);
     sorted = true;
   }
   const double total = apply_softmax(n, sorted);
-  if (total == 0.0) return fallback(logits);
+  if (total == 0.0) return -1;
   // min-p runs before top-p here, yet the result is the chain's top-p ->
   // min-p: both keep a prefix of the candidates sorted by probability, p_max
   // is the same for both, and top-p still measures its mass against `total`,
@@ -127,13 +143,11 @@ void Sampler::load_and_penalise(const float* logits) {
     const float v = logits[i];
     cand_[i] = {static_cast<int32_t>(i), std::isnan(v) ? kNegInf : v};
   }
-  const float pen = params_.repeat_penalty;
   for (size_t i = 0; i < recent_count_; ++i) {
     const int32_t t = recent_[i];
     if (t < 0 || t >= vocab_size_ || seen_[t]) continue;
     seen_[t] = 1;
-    float& v = cand_[t].value;  // cand_ is still in id order here
-    v = v > 0.0f ? v / pen : v * pen;
+    cand_[t].value = penalised(cand_[t].value);  // cand_ is still in id order here
   }
   for (size_t i = 0; i < recent_count_; ++i) {
     const int32_t t = recent_[i];
@@ -141,17 +155,35 @@ void Sampler::load_and_penalise(const float* logits) {
   }
 }
 
-// Lowest id among the largest values; -1 when every value is -inf.
-int32_t Sampler::argmax() const {
-  int32_t best = -1;
-  float best_v = kNegInf;
-  for (const Candidate& c : cand_) {
-    if (c.value > best_v) {
-      best_v = c.value;
-      best = c.id;
-    }
+// The same for n candidates: each id occurs once among them, so marking the
+// window's ids and penalising the marked candidates penalises each once.
+void Sampler::load_top_and_penalise(const int32_t* ids, const float* logits, size_t n) {
+  for (size_t i = 0; i < n; ++i) cand_[i] = {ids[i], std::isnan(logits[i]) ? kNegInf : logits[i]};
+  if (recent_count_ == 0) return;
+  for (size_t i = 0; i < recent_count_; ++i) {
+    const int32_t t = recent_[i];
+    if (t >= 0 && t < vocab_size_) seen_[t] = 1;
   }
-  return best;
+  for (size_t i = 0; i < n; ++i)
+    if (cand_[i].id >= 0 && cand_[i].id < vocab_size_ && seen_[cand_[i].id]) cand_[i].value = penalised(cand_[i].value);
+  for (size_t i = 0; i < recent_count_; ++i) {
+    const int32_t t = recent_[i];
+    if (t >= 0 && t < vocab_size_) seen_[t] = 0;
+  }
+}
+
+float Sampler::penalised(float v) const {
+  const float pen = params_.repeat_penalty;
+  return v > 0.0f ? v / pen : v * pen;
+}
+
+// The first of the n candidates in `higher` order (lowest id among the
+// largest values); -1 when every value is -inf.
+int32_t Sampler::argmax(size_t n) const {
+  const Candidate* best = nullptr;
+  for (size_t i = 0; i < n; ++i)
+    if (cand_[i].value > kNegInf && (!best || higher(cand_[i], *best))) best = &cand_[i];
+  return best ? best->id : -1;
 }
 
 size_t Sampler::apply_top_k(size_t n) {
@@ -243,6 +275,16 @@ int32_t Sampler::fallback(const float* logits) const {
     if (!std::isnan(logits[i])) return i;
   }
   return 0;
+}
+
+// The same from the best candidates: every logit is -inf or NaN after the
+// penalty then, so the few finite ones (penalised into -inf) and the lowest
+// ids among the -inf ones are among the candidates, ahead of any NaN.
+int32_t Sampler::fallback_top(const int32_t* ids, const float* logits, size_t n) {
+  int32_t best = -1;
+  for (size_t i = 0; i < n; ++i)
+    if (!std::isnan(logits[i]) && (best < 0 || ids[i] < best)) best = ids[i];
+  return best >= 0 ? best : 0;
 }
 
 }  // namespace eidetic

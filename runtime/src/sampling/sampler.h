@@ -6,6 +6,12 @@
 //   -> min-p -> renormalise -> draw.
 // temperature == 0 is greedy: penalty, then argmax (ties -> lowest id).
 //
+// sample_top() runs the same chain on a backend's top candidates (TopK in
+// backends/top_k.h) and picks the same token sample() picks from the full
+// logits, given at least candidates_needed() of them: the top-k set after the
+// penalty lies within the top (k + tokens in the window) before it when the
+// penalty only lowers logits (repeat_penalty >= 1).
+//
 // Determinism: the random source is xoshiro256** seeded through splitmix64, the
 // candidate orderings are total (probability, then id), and a draw is one
 // uniform double in [0,1) against the renormalised CDF. The same seed, the
@@ -57,6 +63,16 @@ class Sampler {
   // Allocation-free. Greedy sampling does not advance the random state.
   int32_t sample(const float* logits);
 
+  // How many of the most likely tokens sample_top() needs for the next draw:
+  // 1 + tokens in the penalty window for greedy, top_k + those with top-k;
+  // 0 when the draw needs the whole distribution (temperature > 0 without
+  // top-k, repeat_penalty < 1, or as many as the vocabulary).
+  size_t candidates_needed() const;
+  // Picks a token from the n best candidates of the logits (ids and logits
+  // best first, in TopK's order), n >= candidates_needed(): the token sample()
+  // would pick from the full row. Allocation-free.
+  int32_t sample_top(const int32_t* ids, const float* logits, size_t n);
+
   // Records a token (prompt or generated) for the repetition penalty. Ids
   // outside [0, vocab_size) occupy a window slot but are never penalised.
   void accept(int32_t token);
@@ -77,13 +93,17 @@ class Sampler {
   static bool higher(const Candidate& a, const Candidate& b);
 
   void load_and_penalise(const float* logits);
-  int32_t argmax() const;
+  void load_top_and_penalise(const int32_t* ids, const float* logits, size_t n);
+  float penalised(float v) const;
+  int32_t pick(size_t n);  // the chain after loading n candidates; -1: none has positive probability
+  int32_t argmax(size_t n) const;
   size_t apply_top_k(size_t n);
   double apply_softmax(size_t n, bool sorted);
   size_t apply_min_p(size_t n);
   size_t apply_top_p(size_t n, double total, bool sorted);
   int32_t draw(size_t n);
   int32_t fallback(const float* logits) const;
+  static int32_t fallback_top(const int32_t* ids, const float* logits, size_t n);
   double next_uniform();
 
   SamplerParams params_;

@@ -1,6 +1,7 @@
 // The generation loop shared by the C API and the samples: prefill a prompt,
 // then sample → stream text → decode, until max_tokens, end of sequence, or the
-// callback says stop.
+// callback says stop. Where the sampler can work from the top candidates
+// (Sampler::candidates_needed), only those come back from the backend.
 #pragma once
 
 #include <cstdint>
