@@ -236,6 +236,35 @@ TEST_CASE("vulkan: matrix-vector and matrix-matrix products, every weight type")
   }
 }
 
+TEST_CASE("vulkan: matrix-vector products of wide rows (several subgroups per row) and few rows") {
+  // 2100 columns give f32 / f16 rows 128 or 256 threads, and 19 rows one row
+  // per workgroup for Q8 / Q4 (matvec_shape in vk_ops.cpp).
+  const uint32_t rows = 19, cols = 2100;
+  for (fb::DType type : kTypes) {
+    CAPTURE(fb::EnumNameDType(type));
+    Gpu g(4 * cols + 4 * rows + 64);
+    const TestMatrix tm = make_matrix(type, rows, cols, 17);
+    const vk::WeightMatrix w = upload(g, tm);
+    for (uint32_t n : {1u, 3u}) {
+      CAPTURE(n);
+      const std::vector<float> x = random_vec(size_t(n) * cols, 300 + n);
+      g.put(g.act, 0, x);
+      std::vector<vk::Step> steps;
+      REQUIRE(g.ops().linear(steps, w, nullptr, {0, cols}, {3 * cols + 5, rows}, 0).is_ok());
+      g.run(steps, vk::PassInfo{n, false, true});
+      std::vector<float> want(size_t(n) * rows);
+      for (uint32_t t = 0; t < n; ++t)
+        for (uint32_t r = 0; r < rows; ++r) {
+          double acc = 0;
+          for (uint32_t c = 0; c < cols; ++c) acc += double(tm.value[size_t(r) * cols + c]) * x[size_t(t) * cols + c];
+          want[t * rows + r] = float(acc);
+        }
+      check_close(g.get(g.act, 3 * cols + 5, want.size()), want, 2e-5f, "wide linear");
+    }
+  }
+  CHECK_NO_VALIDATION_MESSAGES();
+}
+
 TEST_CASE("vulkan: the pre-norm and the one-token causal conv fused into the matrix-vector product") {
   // in_proj as a mixer runs it in decode: y = W rmsnorm(h), and rows
   // [row0, row0 + channels) also go through the conv (tail carried) to conv_out.

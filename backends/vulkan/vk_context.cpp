@@ -263,6 +263,7 @@ Status Context::init(int device, bool validation) {
   for (uint32_t i = 0; i < n_fam && !found; ++i)
     if (fams[i].queueFlags & VK_QUEUE_COMPUTE_BIT) queue_family_ = i, found = true;
   if (!found) return unsupported("Vulkan device \"" + info_.name + "\" has no compute queue");
+  if (fams[queue_family_].timestampValidBits > 0) info_.timestamp_period_ns = lim.timestampPeriod;
   const float priority = 1.0f;
   VkDeviceQueueCreateInfo qi{VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO};
   qi.queueFamilyIndex = queue_family_;

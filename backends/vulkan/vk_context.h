@@ -44,6 +44,7 @@ struct DeviceInfo {
   uint32_t max_workgroup_invocations = 0;
   uint32_t max_workgroup_count[3] = {0, 0, 0};
   uint32_t max_shared_memory = 0;
+  float timestamp_period_ns = 0;  // 0: the compute queue writes no timestamps
 };
 
 // Counts of validation-layer messages since process start (all contexts).

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <map>
 #include <optional>
@@ -76,6 +77,7 @@ class VulkanSession : public BackendSession {
     uint32_t kpad = 0, result_off = 0;
     std::vector<Step> steps;
     VkCommandBuffer decode_cmd = VK_NULL_HANDLE;
+    std::unique_ptr<StepProfiler> profiler;  // EIDETIC_VULKAN_PROFILE=1 only
   };
 
   VulkanExecutor& ex_;
@@ -116,7 +118,7 @@ class VulkanExecutor : public Executor {
   Status build_steps(VulkanSession& s);
   Result<VulkanSession::TopKPlan*> top_k_plan(VulkanSession& s, uint32_t kpad);
   Status record_pass(VulkanSession& s, VkCommandBuffer cmd, const PassInfo& pass, uint32_t logit_rows,
-                     const VulkanSession::TopKPlan* top);
+                     const VulkanSession::TopKPlan* top, StepProfiler* profiler = nullptr);
 
   const ModelFile& file_;
   BackendOptions options_;
@@ -374,11 +376,12 @@ static void copy_for_host(VkCommandBuffer cmd, const Buffer& src, VkDeviceSize o
 // The pass's dispatches, then what the host reads: the logits, or (top) the
 // selection's candidates.
 Status VulkanExecutor::record_pass(VulkanSession& s, VkCommandBuffer cmd, const PassInfo& pass, uint32_t logit_rows,
-                                   const VulkanSession::TopKPlan* top) {
-  record_steps(cmd, s.steps_, pass);
+                                   const VulkanSession::TopKPlan* top, StepProfiler* profiler) {
+  if (profiler) profiler->begin(cmd);
+  record_steps(cmd, s.steps_, pass, profiler);
   if (!pass.head) return Status::ok();
   if (top) {
-    record_steps(cmd, top->steps, pass);
+    record_steps(cmd, top->steps, pass, profiler);
     copy_for_host(cmd, s.cand_, VkDeviceSize(top->result_off) * 8, VkDeviceSize(top->kpad) * 8, s.readback_);
   } else if (logit_rows) {
     copy_for_host(cmd, s.act_, VkDeviceSize(logits_off_) * 4, VkDeviceSize(logit_rows) * vocab_ * 4, s.readback_);
@@ -393,6 +396,8 @@ Result<VulkanSession::TopKPlan*> VulkanExecutor::top_k_plan(VulkanSession& s, ui
   plan.kpad = kpad;
   OpBuilder ops(*kernels_, *s.sets_, s.act_.slice(), dummy_.slice());
   EID_ASSIGN_OR_RETURN(plan.result_off, ops.top_k(plan.steps, vocab_, logits_off_, kpad, s.cand_.slice()));
+  EID_ASSIGN_OR_RETURN(plan.profiler,
+                       StepProfiler::create_if_enabled(*ctx_, uint32_t(s.steps_.size() + plan.steps.size())));
   VkCommandBufferAllocateInfo ai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
   ai.commandPool = ctx_->pool();
   ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
@@ -401,7 +406,7 @@ Result<VulkanSession::TopKPlan*> VulkanExecutor::top_k_plan(VulkanSession& s, ui
   VulkanSession::TopKPlan& p = s.top_plans_.emplace(kpad, std::move(plan)).first->second;
   VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
   EID_VK(vkBeginCommandBuffer(p.decode_cmd, &bi));
-  EID_TRY(record_pass(s, p.decode_cmd, PassInfo{1, false, true}, 1, &p));
+  EID_TRY(record_pass(s, p.decode_cmd, PassInfo{1, false, true}, 1, &p, p.profiler.get()));
   EID_VK(vkEndCommandBuffer(p.decode_cmd));
   return &p;
 }
@@ -470,6 +475,7 @@ Status VulkanExecutor::forward(BackendSession& session, const int32_t* tokens, s
       EID_VK(vkEndCommandBuffer(cmd));
     }
     EID_TRY(ctx_->submit_wait(cmd));
+    if (top && cmd == top->decode_cmd && top->profiler) EID_TRY(top->profiler->collect());
     s.last_row_ = rows - 1;
     if (all_logits) {
       std::memcpy(out.logits + start * vocab_, s.readback_.mapped(), size_t(m) * vocab_ * 4);

@@ -1,6 +1,7 @@
 #include "backends/vulkan/vk_ops.h"
 
 #include <algorithm>
+#include <cstdlib>
 
 namespace eidetic::vk {
 namespace {
@@ -57,6 +58,34 @@ void fold_grid(uint32_t count, Launch& l) {
   l.groups[1] = ceil_div(std::max<uint32_t>(count, 1), l.groups[0]);
 }
 
+// The matrix-vector kernel's workgroup for a matrix: `rows` rows per
+// workgroup, `threads` threads striding each row in CHUNKs. Decode is bound
+// by latency, not bandwidth: a thread must have several independent loads in
+// flight and the grid must fill the GPU. So rows per workgroup (8 for Q8 / Q4,
+// whose weights are fewer bytes than their x; 1 for the rest) shrink until
+// there are kMatvecMinGroups workgroups, and wide rows get more threads, until
+// each has about kMatvecChunksPerThread CHUNKs (at least a subgroup of 32,
+// at most 256). EIDETIC_VULKAN_MV_MIN_GROUPS / _MV_CHUNKS override the two
+// targets (for measuring).
+struct MatvecShape {
+  uint32_t threads, rows;
+};
+uint32_t env_or(const char* name, uint32_t fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? uint32_t(std::strtoul(v, nullptr, 10)) : fallback;
+}
+MatvecShape matvec_shape(const WeightMatrix& w, uint32_t subgroup_size) {
+  const bool quant = w.dtype == fb::DType::Q8 || w.dtype == fb::DType::Q4;
+  const uint32_t chunk = quant ? 32 : w.dtype == fb::DType::F32 ? 4 : 8;  // weights.glsl's CHUNK
+  static const uint32_t min_groups = env_or("EIDETIC_VULKAN_MV_MIN_GROUPS", 512);
+  static const uint32_t chunks_per_thread = std::max<uint32_t>(1, env_or("EIDETIC_VULKAN_MV_CHUNKS", 4));
+  MatvecShape s{std::max<uint32_t>(32, std::min<uint32_t>(subgroup_size, 128)), quant ? 8u : 1u};
+  while (s.rows > 1 && ceil_div(w.rows, s.rows) < min_groups) s.rows /= 2;
+  const uint32_t chunks = ceil_div(w.cols, chunk);
+  while (s.threads < 256 && s.threads * chunks_per_thread < chunks) s.threads *= 2;
+  return s;
+}
+
 }  // namespace
 
 const char* weight_suffix(fb::DType t) {
@@ -70,7 +99,7 @@ const char* weight_suffix(fb::DType t) {
   return "?";
 }
 
-void record_steps(VkCommandBuffer cmd, const std::vector<Step>& steps, const PassInfo& pass) {
+void record_steps(VkCommandBuffer cmd, const std::vector<Step>& steps, const PassInfo& pass, StepProfiler* profiler) {
   const Pipeline* bound = nullptr;
   for (const Step& s : steps) {
     Launch l;
@@ -81,6 +110,7 @@ void record_steps(VkCommandBuffer cmd, const std::vector<Step>& steps, const Pas
     if (l.push_bytes) vkCmdPushConstants(cmd, s.pipe->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, l.push_bytes, l.push);
     vkCmdDispatch(cmd, l.groups[0], l.groups[1], l.groups[2]);
     full_barrier(cmd);
+    if (profiler) profiler->mark(cmd, s.pipe->name);
   }
 }
 
@@ -94,14 +124,8 @@ void run_only_if(std::vector<Step>& steps, size_t first, std::function<bool(cons
 Status OpBuilder::linear(std::vector<Step>& out, const WeightMatrix& w, const Slice* bias, Operand x, Operand y,
                          uint32_t flags, bool last_only, bool head, const LinearFusion& fuse) {
   const std::string sfx = weight_suffix(w.dtype);
-  // A row per workgroup of one subgroup (at least 32 threads): the row's sum
-  // then needs no shared memory on most GPUs, and many rows run at once.
-  const uint32_t mv_wg = std::max<uint32_t>(32, std::min<uint32_t>(k_.context().info().subgroup_size, 128));
-  // Rows per workgroup (matvec.comp): 8 for Q8 / Q4, whose weights are fewer
-  // bytes than their x; measured on an H200, that made mamba-1.4b's q4 decode
-  // 1.5x faster, while 4 rows made f16 decode slower than 1 (README).
-  const bool quant = w.dtype == fb::DType::Q8 || w.dtype == fb::DType::Q4;
-  const uint32_t mv_rows = quant ? 8 : 1;
+  const MatvecShape shape = matvec_shape(w, k_.context().info().subgroup_size);
+  const uint32_t mv_wg = shape.threads, mv_rows = shape.rows;
   EID_ASSIGN_OR_RETURN(const Pipeline* mv, k_.get("matvec_" + sfx, mv_wg, mv_rows));
   // The tiled form on tensor cores where the device has them; f32 weights keep
   // the f32 kernel (the tensor-core path rounds both operands to f16).

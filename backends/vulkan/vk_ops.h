@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "backends/vulkan/vk_pipeline.h"
+#include "backends/vulkan/vk_profile.h"
 #include "model_file_generated.h"
 
 namespace eidetic::vk {
@@ -42,8 +43,10 @@ struct Step {
 };
 
 // Binds, pushes and dispatches each step that runs in `pass`, with a barrier
-// after each (every step reads what the one before wrote).
-void record_steps(VkCommandBuffer cmd, const std::vector<Step>& steps, const PassInfo& pass);
+// after each (every step reads what the one before wrote); with a profiler,
+// a timestamp after each barrier.
+void record_steps(VkCommandBuffer cmd, const std::vector<Step>& steps, const PassInfo& pass,
+                  StepProfiler* profiler = nullptr);
 
 // A span of activations: token t's row starts at off + t * stride (floats).
 struct Operand {

@@ -52,6 +52,7 @@ Result<const Pipeline*> Kernels::get(const std::string& name, uint32_t workgroup
   auto p = std::make_unique<Pipeline>();
   p->bindings = spec->bindings;
   p->workgroup = workgroup;
+  p->name = module;
   std::vector<VkDescriptorSetLayoutBinding> b(spec->bindings);
   for (uint32_t i = 0; i < spec->bindings; ++i)
     b[i] = {i, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1, VK_SHADER_STAGE_COMPUTE_BIT, nullptr};

@@ -30,6 +30,7 @@ struct Pipeline {
   VkDescriptorSetLayout set_layout = VK_NULL_HANDLE;
   uint32_t bindings = 0;
   uint32_t workgroup = 0;  // threads along x (specialization constant 0)
+  std::string name;        // the shader module's ("matvec_q4_sg")
 };
 
 // The pipelines of one device, made on first use and kept. get() takes the
