@@ -272,6 +272,8 @@ TEST_CASE("gemm_quant_avx2 equals the reference") {
 }
 
 #if defined(EIDETIC_CPU_KERNELS_AVX512)
+// For one token (n = 1) this runs gemv_quant_avx512: the shapes reach its
+// tails too (rows past the 4-row tiles, groups past a vector or a 16-group chunk).
 TEST_CASE("gemm_quant_vnni equals the reference") {
   if (!cpu_has_avx512_vnni()) {
     MESSAGE("no AVX-512 VNNI on this CPU: form not tested");

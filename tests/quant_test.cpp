@@ -419,10 +419,12 @@ TEST_CASE("quantized models equal their dequantized twins up to the activations'
   }
 }
 
-// The products split rows between threads and tile tokens without changing
-// any output's arithmetic. (Across batch sizes Mamba-2's chunked scan may
-// round differently, so only Mamba-1 is compared across them.)
-TEST_CASE("quantized products give the same logits for any thread count and tiling") {
+// The products split rows between threads without changing any output's
+// arithmetic. Across batch sizes the rounding differs: decode (one token) has
+// a product of its own and Mamba-2 prompts take the chunked scan; a last-bit
+// difference may then flip an activation's int8 rounding in a later layer.
+// Measured: rms 1e-7 where none flips, up to 1.1e-3 (q4) where some do.
+TEST_CASE("quantized products give the same logits for any thread count, and batches agree") {
   for (const std::string arch : kArchs) {
     const auto ref = test::load_reference(arch);
     for (fb::DType type : {fb::DType::Q8, fb::DType::Q4}) {
@@ -430,11 +432,13 @@ TEST_CASE("quantized products give the same logits for any thread count and tili
       const std::string type_name = name(type);
       CAPTURE(type_name);
       const std::string eid = test::converted(arch, type);
+      const auto batched = all_logits(eid, ref.input_ids, 64, 1);
       for (size_t batch : {1, 5, 64}) {
         CAPTURE(batch);
         const auto one = all_logits(eid, ref.input_ids, batch, 1);
         CHECK(all_logits(eid, ref.input_ids, batch, 2) == one);
-        if (arch != "mamba2") CHECK(all_logits(eid, ref.input_ids, 64, 1) == one);
+        const double rms = rms_relative(one, batched);
+        CHECK(rms < 1e-2);
       }
     }
   }

@@ -6,6 +6,7 @@
 // sum (x + 128) w - 128 sum w = sum x w exactly; that start costs one more
 // vpdpbusd per weight group, shared by all tokens of a tile. 256-bit vectors:
 // the per-group scaling dominates at 512 bits, and AVX-512VL gives 32 of them.
+// One token (decode) goes to gemv_quant_avx512 instead.
 #include "backends/cpu/kernels/gemm_quant_x86.h"
 #include "backends/cpu/kernels/kernels_avx2.h"
 
@@ -44,10 +45,7 @@ struct DotQ4 {
 void gemm_quant_vnni(const QuantMatrix& w, const QuantActs& x, size_t n, size_t r0, size_t r1,
                      const float* bias, float* y, size_t y_stride) {
   if (n == 1) {
-    if (w.type == QuantType::kQ8)
-      quant_gemm<DotQ8, 4, 1>(w, x, n, r0, r1, bias, y, y_stride);
-    else
-      quant_gemm<DotQ4, 4, 1>(w, x, n, r0, r1, bias, y, y_stride);
+    gemv_quant_avx512(w, x, r0, r1, bias, y);
   } else {
     if (w.type == QuantType::kQ8)
       quant_gemm<DotQ8, 4, 4>(w, x, n, r0, r1, bias, y, y_stride);

@@ -52,6 +52,10 @@ bool cpu_has_avx512_vnni();
 // which AVX-512VL gives 32 registers of.
 void gemm_quant_vnni(const QuantMatrix& w, const QuantActs& x, size_t n, size_t r0, size_t r1,
                      const float* bias, float* y, size_t y_stride);
+// gemm_quant for one token (n = 1, packed y) on 512-bit vectors; what
+// gemm_quant_vnni runs for n = 1.
+void gemv_quant_avx512(const QuantMatrix& w, const QuantActs& x, size_t r0, size_t r1, const float* bias,
+                       float* y);
 #endif
 
 }  // namespace eidetic::cpu
