@@ -362,3 +362,109 @@ TEST_CASE("gemm_half_avx2 against double precision") {
   check_half(gemm_half_avx2);
 }
 #endif
+
+// ------------------------------------------------------- token panels (prompt)
+
+namespace {
+
+// Activations quantized for Q8 (column order) and packed for `type` weights.
+struct TestPanels {
+  std::vector<int8_t> q;
+  std::vector<float> d;
+  std::vector<int32_t> corr;
+  QuantPanels p{};
+  TestPanels(QuantType type, const QuantActs& acts, size_t n, size_t pc) {
+    const size_t np = quant_panels_tokens(n);
+    q.assign(np * pc, 99);  // every byte is written, padding tokens too
+    d.assign(np * pc / kQuantGroup, -1.0f);
+    corr.assign(np * pc / kQuantGroup, -1);
+    p = {q.data(), d.data(), corr.data()};
+    pack_quant_panels(type, acts, n, pc, p);
+  }
+};
+
+using PanelGemmFn = decltype(&gemm_quant_panels_ref);
+
+// form against the row form gemm_quant_ref (its own activations quantized
+// for the weight type) over shapes that reach every tail of the tiles.
+void check_panels(PanelGemmFn form) {
+  std::mt19937 rng(23);
+  for (QuantType type : {QuantType::kQ8, QuantType::kQ4}) {
+    for (size_t cols : {4, 32, 96, 300, 1100, 2200}) {  // past the 1024-column repacking chunk
+      for (size_t rows : {1, 4, 8, 13}) {
+        for (size_t n : {1, 5, 16, 17, 64, 70, 130}) {
+          CAPTURE(name(type));
+          CAPTURE(cols);
+          CAPTURE(rows);
+          CAPTURE(n);
+          const size_t pc = pad32(cols), ys = rows + 3;
+          TestMatrix w(type, rows, pc, rng);
+          auto x = rand_vec(rng, n * (cols + 1), -4, 4);
+          TestActs row_acts(type, x, cols + 1, n, cols, pc), acts(QuantType::kQ8, x, cols + 1, n, cols, pc);
+          TestPanels panels(type, acts.a, n, pc);
+          auto bias = rand_vec(rng, rows, -1, 1);
+          const float* b = rows % 2 ? bias.data() : nullptr;
+          const size_t r0 = rows > 4 ? 1 : 0, r1 = rows > 4 ? rows - 1 : rows;
+          std::vector<float> want(n * ys, kPad), got(n * ys, kPad);
+          gemm_quant_ref(w.m, row_acts.a, n, r0, r1, b, want.data(), ys);
+          form(w.m, panels.p, n, r0, r1, b, got.data(), ys);
+          size_t bad = 0;
+          for (size_t t = 0; t < n; ++t)
+            for (size_t r = 0; r < ys; ++r) {
+              const float g = got[t * ys + r], e = want[t * ys + r];
+              if (r < r0 || r >= r1) {
+                bad += g != kPad;
+                continue;
+              }
+              double mag = 0;
+              for (size_t c = 0; c < cols; ++c) mag += std::fabs(w.value(r, c) * acts.value(QuantType::kQ8, t, c, pc));
+              if (!(std::fabs(double(g) - double(e)) <= 2e-6 * (mag + 1))) {
+                if (++bad <= 3) MESSAGE("t " << t << " r " << r << ": got " << g << " want " << e);
+              }
+            }
+          REQUIRE(bad == 0);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("pack_quant_panels follows the layout") {
+  std::mt19937 rng(29);
+  for (QuantType type : {QuantType::kQ8, QuantType::kQ4}) {
+    for (size_t n : {1, 16, 21}) {
+      CAPTURE(name(type));
+      CAPTURE(n);
+      const size_t cols = 70, pc = pad32(cols), groups = pc / 32, quads = pc / 4;
+      auto x = rand_vec(rng, n * cols, -3, 3);
+      TestActs acts(QuantType::kQ8, x, cols, n, cols, pc);
+      TestPanels panels(type, acts.a, n, pc);
+      const int zero = type == QuantType::kQ8 ? 128 : 8;
+      for (size_t t = 0; t < quant_panels_tokens(n); ++t) {
+        const size_t p = t / 16, j = t % 16;
+        for (size_t c = 0; c < pc; ++c)
+          REQUIRE(panels.q[((p * quads + c / 4) * 16 + j) * 4 + c % 4] == (t < n ? acts.q[t * pc + c] : 0));
+        for (size_t g = 0; g < groups; ++g) {
+          int sum = 0;
+          for (size_t i = 0; t < n && i < 32; ++i) sum += acts.q[t * pc + g * 32 + i];
+          REQUIRE(panels.d[(p * groups + g) * 16 + j] == (t < n ? acts.d[t * groups + g] : 0.0f));
+          REQUIRE(panels.corr[(p * groups + g) * 16 + j] == -zero * sum);
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("gemm_quant_panels_ref equals the row form") { check_panels(gemm_quant_panels_ref); }
+
+#if defined(EIDETIC_CPU_KERNELS_AVX512)
+TEST_CASE("gemm_quant_panels_vnni equals the row form") {
+  if (!cpu_has_avx512_vnni()) {
+    MESSAGE("no AVX-512 VNNI on this CPU: form not tested");
+    return;
+  }
+  check_panels(gemm_quant_panels_vnni);
+}
+#endif

@@ -1,19 +1,17 @@
 // y[n, out] = x[n, in] · Wᵀ + b for a weight matrix of the model file, in
-// whatever dtype the file stores it. f32 goes to XNNPACK (packed once at load);
-// f16 and bf16 run gemm_half (kernels.h) on the mapped weights in place;
-// Q8 and Q4 run the quantized products of kernels.h (gemm_quant) on the mapped
-// weights, the activations quantized to int8 per group of 32 first, into a
-// per-thread buffer that grows to the largest call and is then reused (no
-// allocation in steady state), and the rows split over the thread pool.
+// whatever dtype the file stores it, run on the mapped weights in place
+// (nothing is packed or copied at load). A few tokens (decode) take the row
+// forms of kernels.h (gemm_f32, gemm_half, gemm_quant), which stream each
+// weight row once per token; a prompt packs its activations into token panels
+// once (gemm_dense_panels, gemm_quant_panels) so that each weight meets 64
+// tokens per read. Q8 and Q4 quantize the activations to int8 per group of 32
+// first. Buffers are per thread and grow to the largest call, then are reused
+// (no allocation in steady state); the rows are split over the thread pool.
 #pragma once
 
 #include <pthreadpool.h>
 
-#include <memory>
-#include <optional>
-
 #include "backends/cpu/kernels/kernels.h"
-#include "backends/cpu/linear_xnnpack.h"
 #include "runtime/src/model/model_file.h"
 
 namespace eidetic::cpu {
@@ -29,7 +27,6 @@ class Linear {
   static Result<Linear> create(const ModelFile& file, int weight, int bias, size_t x_stride = 0,
                                size_t y_stride = 0);
 
-  // x must stay readable 16 bytes past its last row (XNNPACK reads ahead).
   Status run(const float* x, size_t n, float* y, pthreadpool_t pool) const;
 
   size_t in() const { return in_; }
@@ -37,15 +34,14 @@ class Linear {
 
  private:
   Linear() = default;
-  void run_half(const float* x, size_t n, float* y, pthreadpool_t pool) const;
+  void run_dense(const float* x, size_t n, float* y, pthreadpool_t pool) const;
   void run_quant(const float* x, size_t n, float* y, pthreadpool_t pool) const;
 
   size_t in_ = 0, out_ = 0, x_stride_ = 0, y_stride_ = 0;
-  fb::DType dtype_ = fb::DType::F32;
-  const uint16_t* half_ = nullptr;  // f16 / bf16 weights, in the mapped file
-  QuantMatrix quant_{};             // Q8 / Q4 weights and scales, in the mapped file
+  DenseType dense_ = DenseType::kF32;  // unless quant_.data
+  const void* w_ = nullptr;            // f32 / f16 / bf16 weights, in the mapped file
+  QuantMatrix quant_{};                // Q8 / Q4 weights and scales, in the mapped file
   const float* bias_ = nullptr;
-  std::shared_ptr<LinearXnnpack> xnn_;  // shared: XNNPACK operators are move-only
 };
 
 }  // namespace eidetic::cpu

@@ -35,6 +35,9 @@ struct Table {
   decltype(&quantize_acts_ref) quantize_acts = quantize_acts_ref;
   decltype(&gemm_quant_ref) gemm_quant = gemm_quant_ref;
   decltype(&gemm_half_ref) gemm_half = gemm_half_ref;
+  decltype(&gemm_f32_ref) gemm_f32 = gemm_f32_ref;
+  decltype(&gemm_dense_panels_ref) gemm_dense_panels = gemm_dense_panels_ref;
+  decltype(&gemm_quant_panels_ref) gemm_quant_panels = gemm_quant_panels_ref;
   decltype(&softplus_ref) softplus = softplus_ref;
 };
 
@@ -51,12 +54,21 @@ Table resolve() {
       t.quantize_acts = quantize_acts_avx2;
       t.gemm_quant = gemm_quant_avx2;
       t.gemm_half = gemm_half_avx2;
+      t.gemm_f32 = gemm_f32_avx2;
+      t.gemm_dense_panels = gemm_dense_panels_avx2;
     }
     t.softplus = softplus_avx2;
   }
+  if (cpu_has_avx512f() && __builtin_cpu_supports("f16c")) {
+    t.gemm_f32 = gemm_f32_avx512;
+    t.gemm_dense_panels = gemm_dense_panels_avx512;
+  }
 #endif
 #if defined(EIDETIC_CPU_KERNELS_AVX512)
-  if (cpu_has_avx512_vnni()) t.gemm_quant = gemm_quant_vnni;
+  if (cpu_has_avx512_vnni()) {
+    t.gemm_quant = gemm_quant_vnni;
+    t.gemm_quant_panels = gemm_quant_panels_vnni;
+  }
 #endif
   return t;
 }
@@ -103,6 +115,31 @@ void gemm_half(const uint16_t* w, bool bf16, size_t cols, const float* x, size_t
                size_t r1, const float* bias, float* y, size_t y_stride) {
   table().gemm_half(w, bf16, cols, x, x_stride, n, r0, r1, bias, y, y_stride);
 }
+
+void gemm_f32(const float* w, size_t cols, const float* x, size_t x_stride, size_t n, size_t r0, size_t r1,
+              const float* bias, float* y, size_t y_stride) {
+  table().gemm_f32(w, cols, x, x_stride, n, r0, r1, bias, y, y_stride);
+}
+
+void pack_token_panels(const float* x, size_t x_stride, size_t n, size_t cols, float* panels) {
+  pack_token_panels_ref(x, x_stride, n, cols, panels);
+}
+
+void gemm_dense_panels(DenseType type, const void* w, size_t cols, const float* panels, size_t n, size_t r0,
+                       size_t r1, const float* bias, float* y, size_t y_stride) {
+  table().gemm_dense_panels(type, w, cols, panels, n, r0, r1, bias, y, y_stride);
+}
+
+void pack_quant_panels(QuantType type, const QuantActs& x, size_t n, size_t padded_cols, const QuantPanels& out) {
+  pack_quant_panels_ref(type, x, n, padded_cols, out);
+}
+
+void gemm_quant_panels(const QuantMatrix& w, const QuantPanels& x, size_t n, size_t r0, size_t r1,
+                       const float* bias, float* y, size_t y_stride) {
+  table().gemm_quant_panels(w, x, n, r0, r1, bias, y, y_stride);
+}
+
+bool have_quant_panels() { return table().gemm_quant_panels != gemm_quant_panels_ref; }
 
 void softplus(const float* x, size_t n, float* y) { table().softplus(x, n, y); }
 

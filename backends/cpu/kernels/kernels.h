@@ -129,6 +129,54 @@ void dequantize_row(const QuantMatrix& w, size_t r, size_t cols, float* out);
 void gemm_half(const uint16_t* w, bool bf16, size_t cols, const float* x, size_t x_stride, size_t n,
                size_t r0, size_t r1, const float* bias, float* y, size_t y_stride);
 
+// ---- f32 weights ----
+// The same product for f32 weights W [rows, cols], read in place: the form for
+// a few tokens (decode), which streams each weight row once per token.
+void gemm_f32(const float* w, size_t cols, const float* x, size_t x_stride, size_t n, size_t r0, size_t r1,
+              const float* bias, float* y, size_t y_stride);
+
+// ---- Prompt products: activations in token panels ----
+// Over many tokens the products read the activations transposed, in panels of
+// kPanelTokens tokens stored column by column: x[16p + j][c] at
+// (p * cols + c) * 16 + j, zero for tokens past n. A kernel broadcasts one
+// weight into a vector of 16 tokens, so the weights are read in place in their
+// row-major layout, each tile of rows once for up to 64 tokens, and nothing is
+// packed at load. The activations are packed once per product, shared by all
+// threads' row ranges.
+constexpr size_t kPanelTokens = 16;
+inline size_t token_panels_floats(size_t n, size_t cols) {
+  return (n + kPanelTokens - 1) / kPanelTokens * kPanelTokens * cols;
+}
+void pack_token_panels(const float* x, size_t x_stride, size_t n, size_t cols, float* panels);
+
+// y[t, r] = sum_c W[r, c] * x[t, c] (+ bias[r]) for rows [r0, r1) and tokens
+// [0, n): W [rows, cols] row-major of f32, f16 or bf16, read in place; x packed
+// by pack_token_panels; bias may be null.
+enum class DenseType { kF32, kF16, kBF16 };
+void gemm_dense_panels(DenseType type, const void* w, size_t cols, const float* panels, size_t n, size_t r0,
+                       size_t r1, const float* bias, float* y, size_t y_stride);
+
+// Q8 / Q4 weights over many tokens: the activations quantized by quantize_acts
+// for QuantType::kQ8 (natural column order, whatever the weights' type), then
+// packed by pack_quant_panels in panels of 16 tokens: q holds, per panel and
+// per 4 columns, 16 tokens x 4 bytes (q at ((p * padded_cols / 4 + c / 4) * 16
+// + j) * 4 + c % 4); d the scales at (p * groups + g) * 16 + j; corr, per token
+// and group, -zero * sum(q) with the weights' zero point (128 for Q8, whose
+// bytes the kernels offset by 128, 8 for Q4), so that the products run on
+// unsigned weight bytes. Padding tokens are zero.
+struct QuantPanels {
+  int8_t* q;      // [panels, padded_cols / 4, 16, 4]
+  float* d;       // [panels, groups, 16]
+  int32_t* corr;  // [panels, groups, 16]
+};
+inline size_t quant_panels_tokens(size_t n) { return (n + kPanelTokens - 1) / kPanelTokens * kPanelTokens; }
+void pack_quant_panels(QuantType type, const QuantActs& x, size_t n, size_t padded_cols, const QuantPanels& out);
+void gemm_quant_panels(const QuantMatrix& w, const QuantPanels& x, size_t n, size_t r0, size_t r1,
+                       const float* bias, float* y, size_t y_stride);
+// Whether this CPU has a SIMD form of gemm_quant_panels (AVX-512 VNNI so far);
+// without one the row form gemm_quant is the faster for any n.
+bool have_quant_panels();
+
 // y[i] = softplus(x[i]) = log(1 + e^x[i]), or x[i] itself above 20 (PyTorch's
 // threshold). y may be x.
 void softplus(const float* x, size_t n, float* y);

@@ -38,6 +38,16 @@ void gemm_quant_avx2(const QuantMatrix& w, const QuantActs& x, size_t n, size_t 
 // f16 / bf16 products: F16C (vcvtph2ps) widens f16, a shift widens bf16.
 void gemm_half_avx2(const uint16_t* w, bool bf16, size_t cols, const float* x, size_t x_stride, size_t n,
                     size_t r0, size_t r1, const float* bias, float* y, size_t y_stride);
+// f32 weights and the dense prompt products (F16C widens f16); the AVX-512F
+// forms only where cpu_has_avx512f().
+void gemm_f32_avx2(const float* w, size_t cols, const float* x, size_t x_stride, size_t n, size_t r0, size_t r1,
+                   const float* bias, float* y, size_t y_stride);
+void gemm_dense_panels_avx2(DenseType type, const void* w, size_t cols, const float* panels, size_t n, size_t r0,
+                            size_t r1, const float* bias, float* y, size_t y_stride);
+void gemm_f32_avx512(const float* w, size_t cols, const float* x, size_t x_stride, size_t n, size_t r0, size_t r1,
+                     const float* bias, float* y, size_t y_stride);
+void gemm_dense_panels_avx512(DenseType type, const void* w, size_t cols, const float* panels, size_t n, size_t r0,
+                              size_t r1, const float* bias, float* y, size_t y_stride);
 
 // y[i] = exp(x[i]) with the vector exp the kernels use (exp_avx2.h); exposed so
 // that tests can measure its error against std::exp.
@@ -56,6 +66,9 @@ void gemm_quant_vnni(const QuantMatrix& w, const QuantActs& x, size_t n, size_t 
 // gemm_quant_vnni runs for n = 1.
 void gemv_quant_avx512(const QuantMatrix& w, const QuantActs& x, size_t r0, size_t r1, const float* bias,
                        float* y);
+// The prompt product on token panels (kernels.h: gemm_quant_panels).
+void gemm_quant_panels_vnni(const QuantMatrix& w, const QuantPanels& x, size_t n, size_t r0, size_t r1,
+                            const float* bias, float* y, size_t y_stride);
 #endif
 
 }  // namespace eidetic::cpu

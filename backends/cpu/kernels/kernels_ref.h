@@ -27,5 +27,13 @@ void gemm_quant_ref(const QuantMatrix& w, const QuantActs& x, size_t n, size_t r
                     const float* bias, float* y, size_t y_stride);
 void gemm_half_ref(const uint16_t* w, bool bf16, size_t cols, const float* x, size_t x_stride, size_t n,
                    size_t r0, size_t r1, const float* bias, float* y, size_t y_stride);
+void gemm_f32_ref(const float* w, size_t cols, const float* x, size_t x_stride, size_t n, size_t r0, size_t r1,
+                  const float* bias, float* y, size_t y_stride);
+void pack_token_panels_ref(const float* x, size_t x_stride, size_t n, size_t cols, float* panels);
+void gemm_dense_panels_ref(DenseType type, const void* w, size_t cols, const float* panels, size_t n, size_t r0,
+                           size_t r1, const float* bias, float* y, size_t y_stride);
+void pack_quant_panels_ref(QuantType type, const QuantActs& x, size_t n, size_t padded_cols, const QuantPanels& out);
+void gemm_quant_panels_ref(const QuantMatrix& w, const QuantPanels& x, size_t n, size_t r0, size_t r1,
+                           const float* bias, float* y, size_t y_stride);
 
 }  // namespace eidetic::cpu

@@ -123,6 +123,22 @@ void bench(size_t rows, size_t cols, size_t ring_mib) {
     line("f32_xnnpack", "xnnpack", rows, cols, 1, "streamed",
          seconds_per_call([&] { (void)ops[k++ % count].run(x.data(), 1, y.data()); }), double(rows * cols * 4));
   }
+  // f32 weights in place: the row form (decode) and the panel form (prompt), packing included.
+  {
+    const auto w = rand_vec(rows * cols, -1, 1);
+    auto x = rand_vec(512 * cols, -1, 1);
+    std::vector<float> y(512 * rows), panels(token_panels_floats(512, cols));
+    for (size_t n : {1, 2, 4, 8, 16})
+      line("f32", "dispatch", rows, cols, n, "cached",
+           seconds_per_call([&] { gemm_f32(w.data(), cols, x.data(), cols, n, 0, rows, nullptr, y.data(), rows); }),
+           double(rows * cols * 4));
+    for (size_t n : {2, 4, 8, 16, 64, 512})
+      line("f32_panels", "dispatch", rows, cols, n, "cached", seconds_per_call([&] {
+             pack_token_panels(x.data(), cols, n, cols, panels.data());
+             gemm_dense_panels(DenseType::kF32, w.data(), cols, panels.data(), n, 0, rows, nullptr, y.data(), rows);
+           }),
+           double(rows * cols * 4));
+  }
   // f16 weights (gemm_half), f32 activations.
   {
     const size_t count = std::max<size_t>(1, (ring_mib << 20) / (rows * cols * 2));
@@ -138,9 +154,16 @@ void bench(size_t rows, size_t cols, size_t ring_mib) {
            gemm_half(ring[k++ % count].data(), false, cols, x.data(), cols, 1, 0, rows, nullptr, y.data(), rows);
          }),
          bytes);
-    for (size_t n : {64, 512})
+    for (size_t n : {2, 4, 8, 16, 64, 512})
       line("f16", "dispatch", rows, cols, n, "cached", seconds_per_call([&] {
              gemm_half(ring[0].data(), false, cols, x.data(), cols, n, 0, rows, nullptr, y.data(), rows);
+           }),
+           bytes);
+    std::vector<float> panels(token_panels_floats(512, cols));
+    for (size_t n : {2, 4, 8, 16, 64, 512})
+      line("f16_panels", "dispatch", rows, cols, n, "cached", seconds_per_call([&] {
+             pack_token_panels(x.data(), cols, n, cols, panels.data());
+             gemm_dense_panels(DenseType::kF16, ring[0].data(), cols, panels.data(), n, 0, rows, nullptr, y.data(), rows);
            }),
            bytes);
   }
@@ -163,11 +186,25 @@ void bench(size_t rows, size_t cols, size_t ring_mib) {
       line(kernel, f.name, rows, cols, 1, "streamed",
            seconds_per_call([&] { f.fn(ring[k++ % count].m, acts, 1, 0, rows, nullptr, y.data(), rows); }),
            double(one));
-      for (size_t n : {size_t(64), max_n}) {
+      for (size_t n : {size_t(2), size_t(4), size_t(8), size_t(16), size_t(64), max_n}) {
         if (std::string(f.name) == "ref" && n > 64) continue;
         line(kernel, f.name, rows, cols, n, "cached",
              seconds_per_call([&] { f.fn(ring[0].m, acts, n, 0, rows, nullptr, y.data(), rows); }), double(one));
       }
+    }
+    // The panel form, quantization and packing included.
+    {
+      std::vector<int8_t> pq(max_n * pc);
+      std::vector<float> pd(max_n * pc / 32);
+      std::vector<int32_t> pcorr(max_n * pc / 32);
+      const QuantPanels panels{pq.data(), pd.data(), pcorr.data()};
+      for (size_t n : {size_t(2), size_t(4), size_t(8), size_t(16), size_t(64), max_n})
+        line(kernel, "panels", rows, cols, n, "cached", seconds_per_call([&] {
+               quantize_acts(QuantType::kQ8, xf.data(), cols, n, cols, pc, acts);
+               pack_quant_panels(type, acts, n, pc, panels);
+               gemm_quant_panels(ring[0].m, panels, n, 0, rows, nullptr, y.data(), rows);
+             }),
+             double(one));
     }
     // The activation quantization itself, per token.
     line(kernel, "quantize_acts", 1, cols, 64, "cached",
