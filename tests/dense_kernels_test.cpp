@@ -15,6 +15,7 @@
 
 #include "backends/cpu/kernels/kernels.h"
 #include "backends/cpu/kernels/kernels_avx2.h"
+#include "backends/cpu/kernels/kernels_neon.h"
 #include "backends/cpu/kernels/kernels_ref.h"
 
 using namespace eidetic::cpu;
@@ -176,5 +177,12 @@ TEST_CASE("gemm_f32 and gemm_dense_panels, AVX-512 forms, against double precisi
   }
   check_product(f32_rows(gemm_f32_avx512), {DenseType::kF32}, {1, 2, 5});
   check_product(on_panels(gemm_dense_panels_avx512), kAllTypes, kPanelTokenCounts);
+}
+#endif
+
+#if defined(EIDETIC_CPU_KERNELS_NEON)
+TEST_CASE("gemm_f32 and gemm_dense_panels, NEON forms, against double precision") {
+  check_product(f32_rows(gemm_f32_neon), {DenseType::kF32}, {1, 2, 5});
+  check_product(on_panels(gemm_dense_panels_neon), kAllTypes, kPanelTokenCounts);
 }
 #endif

@@ -21,6 +21,7 @@
 
 #include "backends/cpu/kernels/kernels.h"
 #include "backends/cpu/kernels/kernels_avx2.h"
+#include "backends/cpu/kernels/kernels_neon.h"
 #include "backends/cpu/kernels/kernels_ref.h"
 
 using namespace eidetic::cpu;
@@ -192,9 +193,12 @@ TEST_CASE("gemm_quant_ref against double precision") {
   }
 }
 
-#if defined(EIDETIC_CPU_KERNELS_AVX2)
-TEST_CASE("quantize_acts_avx2 writes the reference's bytes") {
-  if (!cpu_has_avx2_fma()) return;
+namespace {
+
+using QuantizeFn = void (*)(QuantType, const float*, size_t, size_t, size_t, size_t, const QuantActs&);
+
+// form writes the reference's bytes.
+void check_quantize(QuantizeFn form) {
   std::mt19937 rng(9);
   for (QuantType type : {QuantType::kQ8, QuantType::kQ4}) {
     for (size_t cols : {1, 7, 8, 9, 31, 32, 33, 48, 100, 768}) {
@@ -208,15 +212,13 @@ TEST_CASE("quantize_acts_avx2 writes the reference's bytes") {
       std::vector<int8_t> q_ref(n * pc, 99), q_simd(n * pc, 77);
       std::vector<float> d_ref(n * groups, -1), d_simd(n * groups, -2), c_ref(n * groups, -1), c_simd(n * groups, -2);
       quantize_acts_ref(type, x.data(), stride, n, cols, pc, {q_ref.data(), d_ref.data(), c_ref.data()});
-      quantize_acts_avx2(type, x.data(), stride, n, cols, pc, {q_simd.data(), d_simd.data(), c_simd.data()});
+      form(type, x.data(), stride, n, cols, pc, {q_simd.data(), d_simd.data(), c_simd.data()});
       CHECK(q_simd == q_ref);
       CHECK(d_simd == d_ref);
       CHECK(c_simd == c_ref);
     }
   }
 }
-
-namespace {
 
 using GemmFn = void (*)(const QuantMatrix&, const QuantActs&, size_t, size_t, size_t, const float*, float*, size_t);
 
@@ -266,6 +268,12 @@ void check_form(GemmFn form) {
 
 }  // namespace
 
+#if defined(EIDETIC_CPU_KERNELS_AVX2)
+TEST_CASE("quantize_acts_avx2 writes the reference's bytes") {
+  if (!cpu_has_avx2_fma()) return;
+  check_quantize(quantize_acts_avx2);
+}
+
 TEST_CASE("gemm_quant_avx2 equals the reference") {
   if (!cpu_has_avx2_fma()) return;
   check_form(gemm_quant_avx2);
@@ -282,6 +290,18 @@ TEST_CASE("gemm_quant_vnni equals the reference") {
   check_form(gemm_quant_vnni);
 }
 #endif
+#endif
+
+#if defined(EIDETIC_CPU_KERNELS_NEON)
+TEST_CASE("quantize_acts_neon writes the reference's bytes") { check_quantize(quantize_acts_neon); }
+
+TEST_CASE("gemm_quant_neon equals the reference") { check_form(gemm_quant_neon); }
+
+TEST_CASE("gemm_quant_dotprod equals the reference") {
+  // CI runs this under qemu-aarch64, whose default CPU has FEAT_DotProd.
+  REQUIRE_MESSAGE(cpu_has_neon_dotprod(), "no SDOT on this CPU: the dot-product form cannot be tested");
+  check_form(gemm_quant_dotprod);
+}
 #endif
 
 // ------------------------------------------------------------- f16 / bf16
@@ -361,6 +381,10 @@ TEST_CASE("gemm_half_avx2 against double precision") {
   if (!cpu_has_avx2_fma()) return;
   check_half(gemm_half_avx2);
 }
+#endif
+
+#if defined(EIDETIC_CPU_KERNELS_NEON)
+TEST_CASE("gemm_half_neon against double precision") { check_half(gemm_half_neon); }
 #endif
 
 // ------------------------------------------------------- token panels (prompt)

@@ -3,7 +3,13 @@
 // thread-safe), then every call is one indirect jump.
 #include "backends/cpu/kernels/kernels.h"
 #include "backends/cpu/kernels/kernels_avx2.h"
+#include "backends/cpu/kernels/kernels_neon.h"
 #include "backends/cpu/kernels/kernels_ref.h"
+
+#if defined(__aarch64__) && defined(__linux__)
+#include <asm/hwcap.h>
+#include <sys/auxv.h>
+#endif
 
 namespace eidetic::cpu {
 
@@ -19,6 +25,14 @@ bool cpu_has_avx512_vnni() {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
   return cpu_has_avx2_fma() && __builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx512vnni") &&
          __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw");
+#else
+  return false;
+#endif
+}
+
+bool cpu_has_neon_dotprod() {
+#if defined(__aarch64__) && defined(__linux__)
+  return (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0;
 #else
   return false;
 #endif
@@ -69,6 +83,13 @@ Table resolve() {
     t.gemm_quant = gemm_quant_vnni;
     t.gemm_quant_panels = gemm_quant_panels_vnni;
   }
+#endif
+#if defined(EIDETIC_CPU_KERNELS_NEON)
+  t.quantize_acts = quantize_acts_neon;
+  t.gemm_quant = cpu_has_neon_dotprod() ? gemm_quant_dotprod : gemm_quant_neon;
+  t.gemm_half = gemm_half_neon;
+  t.gemm_f32 = gemm_f32_neon;
+  t.gemm_dense_panels = gemm_dense_panels_neon;
 #endif
   return t;
 }

@@ -1,6 +1,6 @@
 // Portable reference forms of the kernels in kernels.h: same arguments, same
 // semantics. Plain C++ that any compiler vectorises as it can; they define what
-// the SIMD forms must compute and are what aarch64 runs until NEON forms exist.
+// the SIMD forms must compute and are what runs where no SIMD form exists.
 #pragma once
 
 #include "backends/cpu/kernels/kernels.h"
