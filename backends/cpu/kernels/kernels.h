@@ -189,7 +189,7 @@ void softplus(const float* x, size_t n, float* y);
 // (clamped to 1 .. kSsdMaxChunk); scratch holds ssd_chunked_scratch_floats()
 // floats and must not overlap the arguments. With a pool, heads are spread
 // over its threads; the result is the same bit for bit for any pool. On CPUs
-// without a SIMD form of it (x86-64 AVX2 or AVX-512 so far), this runs ssd_scan.
+// without a SIMD form of it (x86-64 AVX2 or AVX-512, aarch64 NEON), this runs ssd_scan.
 constexpr size_t kSsdMaxChunk = 256;
 inline size_t ssd_chunk_length(size_t chunk, size_t n_tokens) {
   size_t l = chunk < 1 ? 1 : chunk > kSsdMaxChunk ? kSsdMaxChunk : chunk;

@@ -10,6 +10,7 @@
 
 #include "backends/cpu/kernels/kernels.h"
 #include "backends/cpu/kernels/kernels_avx2.h"
+#include "backends/cpu/kernels/kernels_neon.h"
 #include "backends/cpu/kernels/parallel_for.h"
 #include "backends/cpu/kernels/ssd_chunked_layout.h"
 
@@ -31,6 +32,9 @@ ChunkedFn chunked_form() {
 #if defined(EIDETIC_CPU_KERNELS_AVX2)
     if (cpu_has_avx512f()) return ssd_chunked_avx512;
     if (cpu_has_avx2_fma()) return ssd_chunked_avx2;
+#endif
+#if defined(EIDETIC_CPU_KERNELS_NEON)
+    return ssd_chunked_neon;
 #endif
     return nullptr;
   }();
