@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "backends/cpu/kernels/kernels_neon.h"
+#include "backends/cpu/kernels/neon_f32x4.h"
 
 namespace eidetic::cpu {
 namespace {
@@ -23,19 +24,9 @@ inline float widen_one(uint16_t h, bool bf16) {
   return float(v);
 }
 
-struct V {
-  using reg = float32x4_t;
-  static constexpr size_t kWidth = 4, kTileRows = 6, kTileVecs = 4;
-  static reg zero() { return vdupq_n_f32(0.0f); }
-  static reg set1(float v) { return vdupq_n_f32(v); }
-  static reg load(const float* p) { return vld1q_f32(p); }
-  static void store(float* p, reg v) { vst1q_f32(p, v); }
-  static reg load_partial(const float* p, size_t count) {
-    float tmp[4] = {0, 0, 0, 0};
-    memcpy(tmp, p, count * sizeof(float));
-    return vld1q_f32(tmp);
-  }
-  static reg fmadd(reg a, reg b, reg c) { return vfmaq_f32(c, a, b); }
+struct V : NeonF32x4 {
+  static constexpr size_t kTileRows = 6, kTileVecs = 4;
+  static reg load_partial(const float* p, size_t count) { return load_first(p, count); }
   static float hsum(reg v) { return vaddvq_f32(v); }
   static reg widen(const uint16_t* p, bool bf16) {
     const uint16x4_t h = vld1_u16(p);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "backends/cpu/kernels/kernels_neon.h"
+#include "backends/cpu/kernels/neon_f32x4.h"
 
 namespace eidetic::cpu {
 namespace {
@@ -17,14 +18,6 @@ inline int32x4_t dot32(int8x16_t wa, int8x16_t wb, int8x16_t xa, int8x16_t xb) {
 }
 
 #include "backends/cpu/kernels/gemm_quant_neon.inc"
-
-// Up to 4 floats from p, the rest 0.
-inline float32x4_t load_part(const float* p, size_t count) {
-  if (count >= 4) return vld1q_f32(p);
-  float tmp[4] = {0, 0, 0, 0};
-  memcpy(tmp, p, count * sizeof(float));
-  return vld1q_f32(tmp);
-}
 
 }  // namespace
 
@@ -45,7 +38,8 @@ void quantize_acts_neon(QuantType type, const float* x, size_t x_stride, size_t 
       float32x4_t v[8];
       float32x4_t m = vdupq_n_f32(0.0f);
       for (int k = 0; k < 8; ++k) {
-        v[k] = load_part(xr + c0 + 4 * k, len > 4u * k ? len - 4 * k : 0);
+        const size_t have = len > 4u * k ? len - 4 * k : 0;  // columns of x left from here
+        v[k] = NeonF32x4::load_first(xr + c0 + 4 * k, have < 4 ? have : 4);
         m = vmaxnmq_f32(m, vabsq_f32(v[k]));  // FMAXNM skips a NaN, as fmax does
       }
       const float amax = vmaxnmvq_f32(m);

@@ -6,7 +6,8 @@
 // its figure of merit is GB/s of weights (payload + scales) read. "cached" runs
 // one 768 x 2304 matrix again and again (it stays in L2/L3); "streamed" walks
 // a ring of such matrices larger than the last-level cache, as decode walks a
-// model's layers, so the weights come from DRAM. Prefill (many tokens) is
+// model's layers, so the weights come from DRAM; "read" streams the same ring
+// with no arithmetic, the bound for "streamed". Prefill (many tokens) is
 // compute-bound: GOP/s, two per multiply-add.
 //
 // Usage: quant_kernels_bench [rows cols] [ring MiB]
@@ -101,6 +102,22 @@ void line(const char* kernel, const char* form, size_t rows, size_t cols, size_t
 
 void bench(size_t rows, size_t cols, size_t ring_mib) {
   const size_t pc = (cols + 31) / 32 * 32;
+  // The roofline of "streamed": a plain read of a ring as large, one slice of
+  // an f32 matrix's size per call (an integer sum, which the compiler
+  // vectorises): the machine's read bandwidth from one thread.
+  {
+    const size_t slice = rows * cols / 2, count = std::max<size_t>(1, (ring_mib << 20) / (slice * 8));
+    std::vector<uint64_t> ring(slice * count, 1);
+    size_t k = 0;
+    volatile uint64_t sink = 0;
+    line("read", "memory", rows, cols, 1, "streamed", seconds_per_call([&] {
+           const uint64_t* p = ring.data() + (k++ % count) * slice;
+           uint64_t sum = 0;
+           for (size_t i = 0; i < slice; ++i) sum += p[i];
+           sink = sink + sum;
+         }),
+         double(slice * 8));
+  }
   // f32 XNNPACK for reference: cached, and streamed over a ring.
   {
     const size_t count = std::max<size_t>(1, (ring_mib << 20) / (rows * cols * 4));

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "backends/cpu/kernels/kernels_neon.h"
+#include "backends/cpu/kernels/neon_f32x4.h"
 #include "backends/cpu/kernels/ssd_chunked_layout.h"
 
 namespace eidetic::cpu {
@@ -13,26 +14,15 @@ namespace {
 
 inline size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
 
-struct V {
-  using reg = float32x4_t;
+struct V : NeonF32x4 {
   using mask = size_t;
-  static constexpr size_t kWidth = 4;
-  static reg zero() { return vdupq_n_f32(0.0f); }
-  static reg set1(float v) { return vdupq_n_f32(v); }
-  static reg load(const float* p) { return vld1q_f32(p); }
-  static void store(float* p, reg v) { vst1q_f32(p, v); }
-  static reg maskload(const float* p, mask m) {
-    float tmp[4] = {0, 0, 0, 0};
-    memcpy(tmp, p, m * sizeof(float));
-    return vld1q_f32(tmp);
-  }
+  static reg maskload(const float* p, mask m) { return load_first(p, m); }
   static void maskstore(float* p, mask m, reg v) {
     float tmp[4];
     vst1q_f32(tmp, v);
     memcpy(p, tmp, m * sizeof(float));
   }
   static reg mul(reg a, reg b) { return vmulq_f32(a, b); }
-  static reg fmadd(reg a, reg b, reg c) { return vfmaq_f32(c, a, b); }
   static mask tail_mask(size_t count) { return count < kWidth ? count : kWidth; }
 };
 
