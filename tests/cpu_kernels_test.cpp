@@ -10,10 +10,12 @@
 #include <functional>
 #include <limits>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "backends/cpu/kernels/kernels.h"
 #include "backends/cpu/kernels/kernels_avx2.h"
+#include "backends/cpu/kernels/kernels_neon.h"
 #include "backends/cpu/kernels/kernels_ref.h"
 
 using namespace eidetic::cpu;
@@ -76,9 +78,11 @@ std::vector<float> to_float(const std::vector<double>& v) { return {v.begin(), v
 }  // namespace
 
 // ---------------------------------------------------------------- vector exp
-#if defined(EIDETIC_CPU_KERNELS_AVX2)
-TEST_CASE("exp_avx2 against std::exp over the float range") {
-  if (!cpu_has_avx2_fma()) return;
+namespace {
+
+using ExpFn = void (*)(const float*, size_t, float*);
+
+[[maybe_unused]] void check_exp(const char* name, ExpFn exp_form) {
   std::vector<float> x;
   for (double v = -110.0; v <= 90.0; v += 1.0 / 4096) x.push_back(float(v));  // dense sweep
   std::mt19937 rng(1);
@@ -89,7 +93,7 @@ TEST_CASE("exp_avx2 against std::exp over the float range") {
                             -std::numeric_limits<float>::infinity()};
   x.insert(x.end(), std::begin(specials), std::end(specials));
   std::vector<float> y(x.size());
-  exp_avx2(x.data(), x.size(), y.data());
+  exp_form(x.data(), x.size(), y.data());
 
   const float fmin = std::numeric_limits<float>::min();
   const float dmin = std::numeric_limits<float>::denorm_min();
@@ -118,14 +122,25 @@ TEST_CASE("exp_avx2 against std::exp over the float range") {
     worst_ulp = std::max(worst_ulp, ulp);
     worst_rel = std::max(worst_rel, rel);
   }
-  MESSAGE("exp_avx2: worst " << worst_ulp << " ulp, relative error " << worst_rel);
+  MESSAGE(std::string(name) << ": worst " << worst_ulp << " ulp, relative error " << worst_rel);
   CHECK(bad == 0);
   CHECK(worst_ulp <= 2);
   CHECK(worst_rel < 1e-6);
   float nan_in = std::numeric_limits<float>::quiet_NaN(), nan_out = 0;
-  exp_avx2(&nan_in, 1, &nan_out);
+  exp_form(&nan_in, 1, &nan_out);
   CHECK(std::isnan(nan_out));
 }
+
+}  // namespace
+
+#if defined(EIDETIC_CPU_KERNELS_AVX2)
+TEST_CASE("exp_avx2 against std::exp over the float range") {
+  if (!cpu_has_avx2_fma()) return;
+  check_exp("exp_avx2", exp_avx2);
+}
+#endif
+#if defined(EIDETIC_CPU_KERNELS_NEON)
+TEST_CASE("exp_neon against std::exp over the float range") { check_exp("exp_neon", exp_neon); }
 #endif
 
 // ---------------------------------------------------------------- RMSNorm
@@ -398,6 +413,9 @@ TEST_CASE("selective_scan") {
         std::vector<std::pair<const char*, ScanFn>> forms{{"ref", selective_scan_ref}};
 #if defined(EIDETIC_CPU_KERNELS_AVX2)
         if (have_avx2()) forms.push_back({"avx2", selective_scan_avx2});
+#endif
+#if defined(EIDETIC_CPU_KERNELS_NEON)
+        forms.push_back({"neon", selective_scan_neon});
 #endif
         for (auto [name, f] : forms) {
           CAPTURE(name);

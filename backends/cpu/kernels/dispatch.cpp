@@ -90,6 +90,7 @@ Table resolve() {
   t.gemm_half = gemm_half_neon;
   t.gemm_f32 = gemm_f32_neon;
   t.gemm_dense_panels = gemm_dense_panels_neon;
+  t.selective_scan = selective_scan_neon;
 #endif
   return t;
 }

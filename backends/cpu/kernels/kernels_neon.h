@@ -31,6 +31,11 @@ void gemm_half_neon(const uint16_t* w, bool bf16, size_t cols, const float* x, s
                     size_t r0, size_t r1, const float* bias, float* y, size_t y_stride);
 void gemm_dense_panels_neon(DenseType type, const void* w, size_t cols, const float* panels, size_t n, size_t r0,
                             size_t r1, const float* bias, float* y, size_t y_stride);
+// Mamba-1 selective scan with the vector exp of exp_neon.h.
+void selective_scan_neon(const SelectiveScanArgs& args);
+// y[i] = exp(x[i]) with that vector exp; exposed so that tests can measure its
+// error against std::exp.
+void exp_neon(const float* x, size_t n, float* y);
 // ssd_chunked with NEON matrix products; heads spread over the pool (may be null).
 void ssd_chunked_neon(const SsdScanArgs& args, size_t chunk, float* scratch, pthreadpool_t pool);
 #endif
