@@ -194,6 +194,9 @@ TEST_CASE("rms_norm") {
 #if defined(EIDETIC_CPU_KERNELS_AVX2)
         if (have_avx2()) forms.push_back(rms_norm_avx2);
 #endif
+#if defined(EIDETIC_CPU_KERNELS_NEON)
+        forms.push_back(rms_norm_neon);
+#endif
         for (RmsFn f : forms) {
           std::vector<float> io = x, out(n * xs, kPad);
           f(io.data(), xs, wp, eps, n, dim, io.data(), xs);
@@ -252,6 +255,9 @@ TEST_CASE("gated_rms_norm") {
         std::vector<GatedFn> forms{gated_rms_norm_ref};
 #if defined(EIDETIC_CPU_KERNELS_AVX2)
         if (have_avx2()) forms.push_back(gated_rms_norm_avx2);
+#endif
+#if defined(EIDETIC_CPU_KERNELS_NEON)
+        forms.push_back(gated_rms_norm_neon);
 #endif
         for (GatedFn f : forms) {
           std::vector<float> out(n * ys, kPad), xio = x, zio = z;
@@ -510,6 +516,9 @@ TEST_CASE("ssd_scan") {
           std::vector<std::pair<const char*, SsdFn>> forms{{"ref", ssd_scan_ref}};
 #if defined(EIDETIC_CPU_KERNELS_AVX2)
           if (have_avx2()) forms.push_back({"avx2", ssd_scan_avx2});
+#endif
+#if defined(EIDETIC_CPU_KERNELS_NEON)
+          forms.push_back({"neon", ssd_scan_neon});
 #endif
           for (auto [name, f] : forms) {
             CAPTURE(name);

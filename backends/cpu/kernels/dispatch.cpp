@@ -91,6 +91,9 @@ Table resolve() {
   t.gemm_f32 = gemm_f32_neon;
   t.gemm_dense_panels = gemm_dense_panels_neon;
   t.selective_scan = selective_scan_neon;
+  t.ssd_scan = ssd_scan_neon;
+  t.rms_norm = rms_norm_neon;
+  t.gated_rms_norm = gated_rms_norm_neon;
 #endif
   return t;
 }

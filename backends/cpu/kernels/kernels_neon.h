@@ -31,6 +31,12 @@ void gemm_half_neon(const uint16_t* w, bool bf16, size_t cols, const float* x, s
                     size_t r0, size_t r1, const float* bias, float* y, size_t y_stride);
 void gemm_dense_panels_neon(DenseType type, const void* w, size_t cols, const float* panels, size_t n, size_t r0,
                             size_t r1, const float* bias, float* y, size_t y_stride);
+// Norms, and the Mamba-2 recurrence (decode), on 4-lane f32 vectors.
+void rms_norm_neon(const float* x, size_t x_stride, const float* w, float eps, size_t n_tokens, size_t dim,
+                   float* y, size_t y_stride);
+void gated_rms_norm_neon(const float* x, size_t x_stride, const float* z, size_t z_stride, const float* w,
+                         float eps, size_t n_tokens, size_t dim, size_t group_size, float* y, size_t y_stride);
+void ssd_scan_neon(const SsdScanArgs& args);
 // Mamba-1 selective scan with the vector exp of exp_neon.h.
 void selective_scan_neon(const SelectiveScanArgs& args);
 // y[i] = exp(x[i]) with that vector exp; exposed so that tests can measure its
