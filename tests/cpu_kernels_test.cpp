@@ -285,6 +285,9 @@ std::vector<std::pair<const char*, ConvFn>> conv_forms() {
 #if defined(EIDETIC_CPU_KERNELS_AVX2)
   if (have_avx2()) f.push_back({"avx2", causal_conv1d_silu_avx2});
 #endif
+#if defined(EIDETIC_CPU_KERNELS_NEON)
+  f.push_back({"neon", causal_conv1d_silu_neon});
+#endif
   return f;
 }
 

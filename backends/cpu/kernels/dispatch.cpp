@@ -94,6 +94,7 @@ Table resolve() {
   t.ssd_scan = ssd_scan_neon;
   t.rms_norm = rms_norm_neon;
   t.gated_rms_norm = gated_rms_norm_neon;
+  t.causal_conv1d_silu = causal_conv1d_silu_neon;
 #endif
   return t;
 }

@@ -31,7 +31,9 @@ void gemm_half_neon(const uint16_t* w, bool bf16, size_t cols, const float* x, s
                     size_t r0, size_t r1, const float* bias, float* y, size_t y_stride);
 void gemm_dense_panels_neon(DenseType type, const void* w, size_t cols, const float* panels, size_t n, size_t r0,
                             size_t r1, const float* bias, float* y, size_t y_stride);
-// Norms, and the Mamba-2 recurrence (decode), on 4-lane f32 vectors.
+// Norms, the causal conv and the Mamba-2 recurrence (decode), on 4-lane f32 vectors.
+void causal_conv1d_silu_neon(const float* x, size_t x_stride, size_t n_tokens, size_t channels, size_t k,
+                             const float* w, const float* bias, float* tail, float* y, size_t y_stride);
 void rms_norm_neon(const float* x, size_t x_stride, const float* w, float eps, size_t n_tokens, size_t dim,
                    float* y, size_t y_stride);
 void gated_rms_norm_neon(const float* x, size_t x_stride, const float* z, size_t z_stride, const float* w,
