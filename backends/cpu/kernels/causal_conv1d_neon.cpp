@@ -16,17 +16,6 @@ namespace {
 constexpr size_t kMaxK = 8;  // wider kernels (none known) take the reference form
 constexpr size_t kChunk = 16;
 
-// The first `count` (<= 4) lanes of v to p.
-inline void store_first(float* p, float32x4_t v, size_t count) {
-  if (count >= 4) {
-    vst1q_f32(p, v);
-    return;
-  }
-  float tmp[4];
-  vst1q_f32(tmp, v);
-  for (size_t l = 0; l < count; ++l) p[l] = tmp[l];
-}
-
 inline float32x4_t silu(float32x4_t v) {
   return vdivq_f32(v, vaddq_f32(vdupq_n_f32(1.0f), exp_f32x4(vnegq_f32(v))));
 }
@@ -52,11 +41,11 @@ void conv_block(const float* x, size_t x_stride, size_t n_tokens, size_t channel
     float32x4_t acc = bv;
     for (size_t j = 0; j < hist; ++j) acc = vfmaq_f32(acc, wt[j], win[j]);
     acc = vfmaq_f32(acc, wt[hist], xv);
-    store_first(y + t * y_stride + c0, silu(acc), count);
+    NeonF32x4::store_first(y + t * y_stride + c0, silu(acc), count);
     for (size_t j = 0; j + 1 < hist; ++j) win[j] = win[j + 1];
     if (hist) win[hist - 1] = xv;
   }
-  for (size_t r = 0; r < hist; ++r) store_first(tail + r * channels + c0, win[r], count);
+  for (size_t r = 0; r < hist; ++r) NeonF32x4::store_first(tail + r * channels + c0, win[r], count);
 }
 
 }  // namespace

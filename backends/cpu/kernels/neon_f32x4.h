@@ -24,6 +24,16 @@ struct NeonF32x4 {
     memcpy(tmp, p, count * sizeof(float));
     return vld1q_f32(tmp);
   }
+  // The first `count` (<= 4) lanes of v to p, nothing past them.
+  static void store_first(float* p, reg v, size_t count) {
+    if (count >= 4) {
+      vst1q_f32(p, v);
+      return;
+    }
+    float tmp[4];
+    vst1q_f32(tmp, v);
+    memcpy(p, tmp, count * sizeof(float));
+  }
 };
 
 }  // namespace eidetic::cpu

@@ -29,9 +29,7 @@ float scan_channel(const float* a, float* s, const float* b, const float* c, siz
     const float32x4_t sv = vfmaq_f32(vmulq_f32(dtxv, NeonF32x4::load_first(b + i, rem)),
                                      exp_f32x4(vmulq_f32(dtv, NeonF32x4::load_first(a + i, rem))),
                                      NeonF32x4::load_first(s + i, rem));
-    float tmp[4];
-    vst1q_f32(tmp, sv);
-    for (size_t k = 0; k < rem; ++k) s[i + k] = tmp[k];
+    NeonF32x4::store_first(s + i, sv, rem);
     acc = vfmaq_f32(acc, sv, NeonF32x4::load_first(c + i, rem));  // lanes past rem: s and c are 0
   }
   return vaddvq_f32(acc);

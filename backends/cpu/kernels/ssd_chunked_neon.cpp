@@ -3,7 +3,6 @@
 // (the mask is the count of valid lanes).
 #include <arm_neon.h>
 #include <math.h>
-#include <string.h>
 
 #include "backends/cpu/kernels/kernels_neon.h"
 #include "backends/cpu/kernels/neon_f32x4.h"
@@ -17,11 +16,7 @@ inline size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
 struct V : NeonF32x4 {
   using mask = size_t;
   static reg maskload(const float* p, mask m) { return load_first(p, m); }
-  static void maskstore(float* p, mask m, reg v) {
-    float tmp[4];
-    vst1q_f32(tmp, v);
-    memcpy(p, tmp, m * sizeof(float));
-  }
+  static void maskstore(float* p, mask m, reg v) { store_first(p, v, m); }
   static reg mul(reg a, reg b) { return vmulq_f32(a, b); }
   static mask tail_mask(size_t count) { return count < kWidth ? count : kWidth; }
 };
