@@ -337,6 +337,114 @@ TEST_CASE("vulkan: Mamba-2's gated RMSNorm fused into out_proj's matrix-vector p
   CHECK_NO_VALIDATION_MESSAGES();
 }
 
+// The CPU backend's product of Q8 / Q4 weights with x ([n, cols], rows
+// x_stride apart): x rounded to int8 per group (quantize_acts_ref), then
+// gemm_quant_ref. y: [n, rows], contiguous.
+std::vector<float> cpu_quant_product(const TestMatrix& m, const std::vector<float>& x, size_t x_stride, uint32_t n) {
+  const auto type = m.dtype == fb::DType::Q8 ? cpu::QuantType::kQ8 : cpu::QuantType::kQ4;
+  const size_t groups = m.padded / 32;
+  std::vector<int8_t> q(size_t(n) * m.padded);
+  std::vector<float> d(n * groups), corr(n * groups), y(size_t(n) * m.rows);
+  const cpu::QuantActs acts{q.data(), d.data(), corr.data()};
+  cpu::quantize_acts_ref(type, x.data(), x_stride, n, m.cols, m.padded, acts);
+  const cpu::QuantMatrix w{type, m.data.data(), m.scales.data(), m.rows, m.padded};
+  cpu::gemm_quant_ref(w, acts, n, 0, m.rows, nullptr, y.data(), m.rows);
+  return y;
+}
+
+// Made with EIDETIC_VULKAN_INT_DOT=1 (lavapipe has the feature but does not
+// accelerate it, so by default it takes the float kernel).
+std::unique_ptr<Gpu> int_dot_gpu(size_t act_floats, size_t state_floats = 4) {
+  setenv("EIDETIC_VULKAN_INT_DOT", "1", 1);
+  auto g = std::make_unique<Gpu>(act_floats, state_floats);
+  unsetenv("EIDETIC_VULKAN_INT_DOT");
+  REQUIRE_MESSAGE(g->ctx->info().int_dot, "the test device has no integer dot products");
+  return g;
+}
+
+TEST_CASE("vulkan: Q8 / Q4 matrix-vector products in integer dot products equal the CPU's quantized product") {
+  // 45 columns (a part group), 2100 (wide rows: several subgroups per row);
+  // 37 rows (8 per workgroup), 5 (fewer); strided x; n = 1 and 3 tokens;
+  // bias, softplus, accumulate.
+  for (fb::DType type : {fb::DType::Q8, fb::DType::Q4}) {
+    for (auto [rows, cols] : {std::pair<uint32_t, uint32_t>{37, 45}, {5, 2100}}) {
+      CAPTURE(fb::EnumNameDType(type));
+      CAPTURE(cols);
+      const uint32_t xs = cols + 6, ys = rows + 4;
+      auto g = int_dot_gpu(3 * (xs + ys) + 16);
+      const TestMatrix tm = make_matrix(type, rows, cols, 23);
+      const vk::WeightMatrix w = upload(*g, tm);
+      const std::vector<float> bias = random_vec(rows, 24);
+      const vk::Slice bias_s = g->vec(bias);
+      for (uint32_t n : {1u, 3u}) {
+        for (uint32_t flags : {0u, uint32_t(vk::kBias | vk::kSoftplus), uint32_t(vk::kBias | vk::kAccumulate)}) {
+          CAPTURE(n);
+          CAPTURE(flags);
+          const uint32_t x_off = 5, y_off = 5 + n * xs + 3;
+          const std::vector<float> x = random_vec(size_t(n) * xs, 400 + n, -3, 3);
+          const std::vector<float> y0 = random_vec(size_t(n) * ys, 500 + n);
+          g->put(g->act, x_off, x);
+          g->put(g->act, y_off, y0);
+          std::vector<vk::Step> steps;
+          REQUIRE(g->ops().linear(steps, w, (flags & vk::kBias) ? &bias_s : nullptr, {x_off, xs}, {y_off, ys}, flags).is_ok());
+          g->run(steps, vk::PassInfo{n, false, true});
+          const std::vector<float> prod = cpu_quant_product(tm, x, xs, n);
+          std::vector<float> want = y0;
+          for (uint32_t t = 0; t < n; ++t)
+            for (uint32_t r = 0; r < rows; ++r) {
+              float v = prod[t * rows + r] + ((flags & vk::kBias) ? bias[r] : 0.0f);
+              if (flags & vk::kSoftplus) v = cpu::softplus(v);
+              want[t * ys + r] = (flags & vk::kAccumulate) ? y0[t * ys + r] + v : v;
+            }
+          check_close(g->get(g->act, y_off, want.size()), want, 1e-5f, "integer-dot linear");
+        }
+      }
+      CHECK_NO_VALIDATION_MESSAGES();
+    }
+  }
+}
+
+TEST_CASE("vulkan: the fused pre-norm and gated norm with integer dot products") {
+  // The kernel rounds x * norm_w (x * silu(z) * norm_w) to int8 and applies
+  // the RMS scale to the sums: the CPU's product of the same rounded values,
+  // times that scale.
+  const uint32_t dim = 75, rows = 33, zs = 90;
+  for (fb::DType type : {fb::DType::Q8, fb::DType::Q4}) {
+    for (bool gate : {false, true}) {
+      CAPTURE(fb::EnumNameDType(type));
+      CAPTURE(gate);
+      auto g = int_dot_gpu(8192);
+      const TestMatrix tm = make_matrix(type, rows, dim, 51);
+      const vk::WeightMatrix w = upload(*g, tm);
+      const std::vector<float> nw = random_vec(dim, 52);
+      const vk::Slice nws = g->vec(nw);
+      const std::vector<float> y = random_vec(dim, 53, -2, 2), z = random_vec(zs, 54, -3, 3), h = random_vec(rows, 55);
+      g->put(g->act, 0, y);
+      g->put(g->act, 1000, z);
+      g->put(g->act, 2000, h);
+      vk::LinearFusion f;
+      f.norm_w = &nws, f.norm_eps = 1e-5f, f.raw_x = {0, dim};
+      if (gate) f.gate = true, f.z = {1000 + 5, zs};
+      std::vector<vk::Step> steps;
+      REQUIRE(g->ops().linear(steps, w, nullptr, {4000, dim}, {2000, rows}, vk::kAccumulate, false, false, f).is_ok());
+      g->run(steps, vk::PassInfo{1, false, true});
+      std::vector<float> v(dim);
+      double ss = 0;
+      for (uint32_t c = 0; c < dim; ++c) {
+        const float gated = gate ? y[c] * (z[5 + c] / (1.0f + std::exp(-z[5 + c]))) : y[c];  // y * silu(z)
+        ss += double(gated) * gated;
+        v[c] = gated * nw[c];
+      }
+      const float scale = float(1.0 / std::sqrt(ss / dim + 1e-5));
+      const std::vector<float> prod = cpu_quant_product(tm, v, dim, 1);
+      std::vector<float> want = h;
+      for (uint32_t r = 0; r < rows; ++r) want[r] += prod[r] * scale;
+      check_close(g->get(g->act, 2000, rows), want, 1e-5f, "normed integer-dot product");
+      CHECK_NO_VALIDATION_MESSAGES();
+    }
+  }
+}
+
 TEST_CASE("vulkan: the LM head's last-token product reads the last row") {
   Gpu g(4096);
   const TestMatrix tm = make_matrix(fb::DType::F16, 29, 19, 3);

@@ -234,7 +234,23 @@ Status Context::init(int device, bool validation) {
   const bool want_coop = v12 && has_extension(exts, VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME) && coop_env &&
                          std::strcmp(coop_env, "1") == 0;
   if (want_coop) s8.pNext = &memory_model, memory_model.pNext = &coop;
+  // Vulkan 1.3 as the instance and the device both speak it, or the extension.
+  const bool v13 = std::min(info_.api_version, volkGetInstanceVersion()) >= VK_API_VERSION_1_3;
+  const bool int_dot_ext = !v13 && has_extension(exts, VK_KHR_SHADER_INTEGER_DOT_PRODUCT_EXTENSION_NAME);
+  VkPhysicalDeviceShaderIntegerDotProductFeatures int_dot{
+      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_FEATURES};
+  if (v13 || int_dot_ext) int_dot.pNext = features.pNext, features.pNext = &int_dot;
   vkGetPhysicalDeviceFeatures2(physical_, &features);
+  if (int_dot.shaderIntegerDotProduct) {
+    VkPhysicalDeviceShaderIntegerDotProductProperties dot_props{
+        VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_PROPERTIES};
+    VkPhysicalDeviceProperties2 p2{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2};
+    p2.pNext = &dot_props;
+    vkGetPhysicalDeviceProperties2(physical_, &p2);
+    const char* force = std::getenv("EIDETIC_VULKAN_INT_DOT");
+    info_.int_dot = force && *force ? std::strcmp(force, "0") != 0
+                                    : dot_props.integerDotProduct4x8BitPackedSignedAccelerated == VK_TRUE;
+  }
   info_.storage_16bit = f16s.storageBuffer16BitAccess;
   info_.float16 = f16i8.shaderFloat16;
   info_.int8 = f16i8.shaderInt8;
@@ -276,7 +292,9 @@ Status Context::init(int device, bool validation) {
   VkPhysicalDeviceCooperativeMatrixFeaturesNV coop_on{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV};
   VkPhysicalDeviceVulkanMemoryModelFeatures memory_model_on{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_MEMORY_MODEL_FEATURES};
   VkPhysicalDeviceShaderFloat16Int8Features f16_on{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES};
-  const char* coop_ext = VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME;
+  VkPhysicalDeviceShaderIntegerDotProductFeatures int_dot_on{
+      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_FEATURES};
+  std::vector<const char*> device_exts;
   if (info_.coopmat) {
     coop_on.cooperativeMatrix = VK_TRUE;
     memory_model_on.vulkanMemoryModel = VK_TRUE;
@@ -284,9 +302,16 @@ Status Context::init(int device, bool validation) {
     coop_on.pNext = &memory_model_on;
     memory_model_on.pNext = &f16_on;
     di.pNext = &coop_on;
-    di.enabledExtensionCount = 1;
-    di.ppEnabledExtensionNames = &coop_ext;
+    device_exts.push_back(VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME);
   }
+  if (info_.int_dot) {
+    int_dot_on.shaderIntegerDotProduct = VK_TRUE;
+    int_dot_on.pNext = const_cast<void*>(di.pNext);
+    di.pNext = &int_dot_on;
+    if (int_dot_ext) device_exts.push_back(VK_KHR_SHADER_INTEGER_DOT_PRODUCT_EXTENSION_NAME);
+  }
+  di.enabledExtensionCount = uint32_t(device_exts.size());
+  di.ppEnabledExtensionNames = device_exts.data();
   EID_VK(vkCreateDevice(physical_, &di, nullptr, &device_));
   vkGetDeviceQueue(device_, queue_family_, 0, &queue_);
 

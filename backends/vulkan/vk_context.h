@@ -31,6 +31,11 @@ struct DeviceInfo {
   bool int8 = false;            // shaderInt8
   bool storage_8bit = false;    // storageBuffer8BitAccess
   bool subgroup_arithmetic = false;  // subgroupAdd & co. in compute shaders
+  // Q8 / Q4 matrix-vector products in int8 dot products (shaderIntegerDotProduct,
+  // VK_KHR_shader_integer_dot_product or Vulkan 1.3): used where the device
+  // accelerates the 4 x int8 packed form; EIDETIC_VULKAN_INT_DOT=1 / 0 forces
+  // them on (where the feature exists) / off.
+  bool int_dot = false;
   // Tensor cores: VK_NV_cooperative_matrix with 16x16x16 f16 products into
   // f32 on subgroups of 32, used for prompts when EIDETIC_VULKAN_COOPMAT=1.
   bool coopmat = false;

@@ -45,6 +45,8 @@ struct TopKPush {
 
 uint32_t ceil_div(uint32_t a, uint32_t b) { return (a + b - 1) / b; }
 
+bool is_quant(fb::DType t) { return t == fb::DType::Q8 || t == fb::DType::Q4; }
+
 // ssd_chunked.comp: tokens per chunk, head elements per workgroup.
 constexpr uint32_t kSsdChunk = 32, kSsdTile = 16;
 
@@ -75,7 +77,7 @@ uint32_t env_or(const char* name, uint32_t fallback) {
   return v && *v ? uint32_t(std::strtoul(v, nullptr, 10)) : fallback;
 }
 MatvecShape matvec_shape(const WeightMatrix& w, uint32_t subgroup_size) {
-  const bool quant = w.dtype == fb::DType::Q8 || w.dtype == fb::DType::Q4;
+  const bool quant = is_quant(w.dtype);
   const uint32_t chunk = quant ? 32 : w.dtype == fb::DType::F32 ? 4 : 8;  // weights.glsl's CHUNK
   static const uint32_t min_groups = env_or("EIDETIC_VULKAN_MV_MIN_GROUPS", 512);
   static const uint32_t chunks_per_thread = std::max<uint32_t>(1, env_or("EIDETIC_VULKAN_MV_CHUNKS", 4));
@@ -126,7 +128,8 @@ Status OpBuilder::linear(std::vector<Step>& out, const WeightMatrix& w, const Sl
   const std::string sfx = weight_suffix(w.dtype);
   const MatvecShape shape = matvec_shape(w, k_.context().info().subgroup_size);
   const uint32_t mv_wg = shape.threads, mv_rows = shape.rows;
-  EID_ASSIGN_OR_RETURN(const Pipeline* mv, k_.get("matvec_" + sfx, mv_wg, mv_rows));
+  const std::string mv_name = "matvec_" + sfx + (is_quant(w.dtype) && k_.context().info().int_dot ? "_dot" : "");
+  EID_ASSIGN_OR_RETURN(const Pipeline* mv, k_.get(mv_name, mv_wg, mv_rows));
   // The tiled form on tensor cores where the device has them; f32 weights keep
   // the f32 kernel (the tensor-core path rounds both operands to f16).
   const bool coop = k_.context().info().coopmat && w.dtype != fb::DType::F32;

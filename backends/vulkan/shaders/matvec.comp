@@ -13,6 +13,11 @@
 // row's value is pushed into the channel's tail and silu(conv) is written at
 // conv_off); 32 gate x by silu(z) first (with 8: Mamba-2's gated RMSNorm
 // over the whole row fused into out_proj).
+//
+// With INT_DOT (Q8 / Q4 weights on devices with integer dot products), each
+// CHUNK of x is rounded to int8 once and multiplied with ROWS rows' groups in
+// integers (weights.glsl). The fused norm's scale multiplies the sums
+// afterwards, which rounding per group does not change.
 #extension GL_GOOGLE_include_directive : require
 #define NEED_WG_SUM
 #define SCALES_BINDING 3
@@ -66,8 +71,16 @@ void main() {
       ss += v * v;
       xs[j] = norm && k0 + j < p.K ? v * norm_w[k0 + j] : v;
     }
+#if defined(INT_DOT)
+    uint xq[8];
+    float xd;
+    quantize_chunk(xs, xq, xd);
+    for (uint i = 0; i < ROWS; ++i)
+      if (r0 + i < p.rows) acc[i] += w_chunk_dot_int(r0 + i, c, p.row_stride, xq, xd);
+#else
     for (uint i = 0; i < ROWS; ++i)
       if (r0 + i < p.rows) acc[i] += w_chunk_dot(r0 + i, c, p.row_stride, xs);
+#endif
   }
   const float scale = norm ? 1.0 / sqrt(wg_sum(ss) / float(p.K) + p.norm_eps) : 1.0;
   for (uint i = 0; i < ROWS; ++i) acc[i] = wg_sum(acc[i]) * scale;

@@ -9,6 +9,9 @@
 //                            padded to a multiple of 8 with zeros)
 //   CHUNK                    elements that w_chunk_dot reads in one go
 //   w_chunk_dot(row, c, xs)  sum over the c-th CHUNK of the row of w * xs[j]
+// and, for Q8 / Q4 with INT_DOT defined:
+//   quantize_chunk(xs, xq, xd)             a CHUNK of x as int8 words and a scale
+//   w_chunk_dot_int(row, c, xq, xd)        w_chunk_dot on the quantized chunk
 
 #if defined(W_F32)
 layout(std430, binding = 0) readonly buffer Weights { vec4 w4[]; };
@@ -109,6 +112,62 @@ float w_chunk_dot(uint row, uint c, uint row_stride, float xs[CHUNK]) {
   for (uint j = 0; j < 4; ++j)
     for (uint b = 0; b < 8; ++b) acc += (float(bitfieldExtract(w[j], int(b) * 4, 4)) - 8.0) * xs[j * 8 + b];
   return acc * group_scale(row, c, row_stride);
+}
+#endif
+#if defined(INT_DOT)
+// Integer dot products (VK_KHR_shader_integer_dot_product, core in Vulkan
+// 1.3): x's CHUNK is rounded to int8 as the CPU backend rounds activations
+// (backends/cpu/kernels/gemm_quant_ref.cpp's quantize_acts: d = max|x| / 127,
+// q = roundEven(x / d)), so a group's product is an exact integer sum, four
+// multiply-adds per instruction. Debian's glslang has no
+// GL_EXT_integer_dot_product, so OpSDot (4450) is declared through
+// GL_EXT_spirv_intrinsics (capabilities DotProduct 6019, DotProductInput4x8BitPacked 6018).
+#extension GL_EXT_spirv_intrinsics : require
+spirv_instruction(extensions = ["SPV_KHR_integer_dot_product"], capabilities = [6019, 6018], id = 4450)
+int sdot4x8(uint a, uint b, spirv_literal int packed_format);  // packed_format 0: four int8 in a word
+
+uint pack4x8(int a, int b, int c, int d) { return (a & 0xff) | (b & 0xff) << 8 | (c & 0xff) << 16 | uint(d) << 24; }
+
+// x's chunk as int8 in the weights' word order: Q8, word j holds elements
+// 4j .. 4j+3; Q4, words 2j and 2j+1 hold the even and the odd elements of
+// 8j .. 8j+7 (the low and the high nibbles of the weights' word j). xd: the scale.
+void quantize_chunk(float xs[CHUNK], out uint xq[8], out float xd) {
+  float amax = 0.0;
+  for (uint j = 0; j < CHUNK; ++j) amax = max(amax, abs(xs[j]));
+  const float id = amax >= 1e-30 ? 127.0 / amax : 0.0;
+  int q[CHUNK];
+  for (uint j = 0; j < CHUNK; ++j) q[j] = int(clamp(roundEven(xs[j] * id), -127.0, 127.0));
+  for (uint j = 0; j < 8; ++j) {
+#if defined(W_Q8)
+    xq[j] = pack4x8(q[4 * j], q[4 * j + 1], q[4 * j + 2], q[4 * j + 3]);
+#else
+    const uint e = 8 * (j >> 1) + (j & 1u);
+    xq[j] = pack4x8(q[e], q[e + 2], q[e + 4], q[e + 6]);
+#endif
+  }
+  xd = amax / 127.0;
+}
+
+// The c-th CHUNK of the row times x's quantized chunk, scaled.
+float w_chunk_dot_int(uint row, uint c, uint row_stride, uint xq[8], float xd) {
+  int isum = 0;
+#if defined(W_Q8)
+  const uint base = (row * row_stride >> 4) + 2 * c;
+  for (uint h = 0; h < 2; ++h) {
+    const uvec4 w = w4[base + h];
+    for (uint j = 0; j < 4; ++j) isum += sdot4x8(w[j], xq[4 * h + j], 0);
+  }
+#else
+  const uvec4 w = w4[(row * row_stride >> 5) + c];
+  for (uint j = 0; j < 4; ++j) {
+    // Nibbles v (stored value + 8) to bytes v - 8: (v | 0x80) - 8 borrows
+    // nothing across bytes, and flipping the top bit again gives v - 8 mod 256.
+    const uint lo = ((w[j] & 0x0f0f0f0fu) | 0x80808080u) - 0x08080808u;
+    const uint hi = (((w[j] >> 4) & 0x0f0f0f0fu) | 0x80808080u) - 0x08080808u;
+    isum += sdot4x8(lo ^ 0x80808080u, xq[2 * j], 0) + sdot4x8(hi ^ 0x80808080u, xq[2 * j + 1], 0);
+  }
+#endif
+  return group_scale(row, c, row_stride) * (xd * float(isum));
 }
 #endif
 #else
