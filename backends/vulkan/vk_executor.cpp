@@ -318,12 +318,18 @@ Status VulkanExecutor::build_steps(VulkanSession& s) {
           EID_TRY(ops.rms_norm(out, ds, nullptr, eps, {dbc.off + rk, dbc_w}, {dbc.off + rk, dbc_w}));
           EID_TRY(ops.rms_norm(out, ds, nullptr, eps, {dbc.off + rk + ds, dbc_w}, {dbc.off + rk + ds, dbc_w}));
         }
+        // A decoded token's dt_proj runs inside the scan (one dispatch fewer)
+        // where the matrix fits one binding.
+        const bool dt_in_scan = mb->dt_proj->parts.size() == 1;
+        const size_t dt_first = out.size();
         EID_TRY(ops.linear(out, *mb->dt_proj, &mb->dt_b, dbc, dt, kSoftplus));
+        if (dt_in_scan) run_only_if(out, dt_first, [](const PassInfo& p) { return p.n != 1; });
         OpBuilder::SelectiveScan sc{};
         sc.d_inner = di, sc.d_state = ds;
         sc.x = xc, sc.dt = dt, sc.b = {dbc.off + rk, dbc_w}, sc.c = {dbc.off + rk + ds, dbc_w};
         sc.z = {xz.off + di, 2 * di}, sc.y = y;
         sc.a = mb->a, sc.d = mb->d, sc.state = state, sc.s_off = ssm_off;
+        if (dt_in_scan) sc.dt_proj = mb->dt_proj, sc.dt_bias = mb->dt_b, sc.dt_x = dbc, sc.dt_rank = rk;
         EID_TRY(ops.selective_scan(out, sc));
         EID_TRY(ops.linear(out, *mb->out_proj, mb->out_b ? &*mb->out_b : nullptr, y, h, kAccumulate));
       } else {

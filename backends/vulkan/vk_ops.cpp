@@ -31,7 +31,7 @@ struct ConvPush {
 };
 struct SelectiveScanPush {
   uint32_t n, d_inner, d_state, x_off, x_stride, dt_off, dt_stride, b_off, c_off, bc_stride, z_off, z_stride, y_off,
-      y_stride, s_off;
+      y_stride, s_off, dt_rank, w_row_stride;
 };
 struct SsdScanPush {
   uint32_t n, head_dim, heads_per_group, d_state, x_off, x_stride, b_off, c_off, dt_off, dt_stride, y_off, y_stride,
@@ -262,21 +262,37 @@ Status OpBuilder::conv1d(std::vector<Step>& out, uint32_t channels, uint32_t k, 
 
 Status OpBuilder::selective_scan(std::vector<Step>& out, const SelectiveScan& a) {
   // One thread per channel, its d_state states in registers (specialization constant 1).
-  EID_ASSIGN_OR_RETURN(const Pipeline* pipe, k_.get("selective_scan", 0, a.d_state));
-  Step s;
-  s.pipe = pipe;
-  EID_ASSIGN_OR_RETURN(s.set, sets_.make(*pipe, {act_, a.a, a.d, a.state}));
-  const SelectiveScanPush p{0,          a.d_inner,    a.d_state,   a.x.off, a.x.stride, a.dt.off, a.dt.stride, a.b.off,
-                            a.c.off,    a.b.stride,   a.z.off,     a.z.stride, a.y.off, a.y.stride, a.s_off};
-  const uint32_t wg = pipe->workgroup;
-  s.launch = [p, wg](const PassInfo& pass, Launch& l) {
+  const SelectiveScanPush p{0,       a.d_inner, a.d_state, a.x.off,  a.x.stride, a.dt.off,   a.dt.stride, a.b.off,
+                            a.c.off, a.b.stride, a.z.off,  a.z.stride, a.y.off,  a.y.stride, a.s_off,     0, 0};
+  const bool fused = a.dt_proj != nullptr;
+  if (fused && a.dt_proj->parts.size() != 1)
+    return invalid_argument("Vulkan: the scan's dt_proj must lie in one binding");
+  for (bool with_dt : {false, true}) {
+    if (with_dt && !fused) break;
+    std::string name = "selective_scan";
     SelectiveScanPush q = p;
-    q.n = pass.n;
-    l.set_push(q);
-    l.groups[0] = ceil_div(q.d_inner, wg);
-    return true;
-  };
-  out.push_back(std::move(s));
+    std::vector<Slice> bind = {act_, a.a, a.d, a.state, dummy_, dummy_, dummy_};
+    if (with_dt) {
+      const WeightMatrix& w = *a.dt_proj;
+      name += std::string("_dt_") + weight_suffix(w.dtype) + (is_quant(w.dtype) && k_.context().info().int_dot ? "_dot" : "");
+      q.dt_off = a.dt_x.off, q.dt_stride = a.dt_x.stride, q.dt_rank = a.dt_rank, q.w_row_stride = w.row_stride;
+      bind[4] = w.parts[0].data, bind[5] = w.parts[0].scales.buffer ? w.parts[0].scales : dummy_, bind[6] = a.dt_bias;
+    }
+    EID_ASSIGN_OR_RETURN(const Pipeline* pipe, k_.get(name, 0, a.d_state));
+    Step s;
+    s.pipe = pipe;
+    EID_ASSIGN_OR_RETURN(s.set, sets_.make(*pipe, bind));
+    const uint32_t wg = pipe->workgroup;
+    s.launch = [q, wg, fused, with_dt](const PassInfo& pass, Launch& l) {
+      if (fused && with_dt != (pass.n == 1)) return false;
+      SelectiveScanPush r = q;
+      r.n = pass.n;
+      l.set_push(r);
+      l.groups[0] = ceil_div(r.d_inner, wg);
+      return true;
+    };
+    out.push_back(std::move(s));
+  }
   return Status::ok();
 }
 

@@ -131,11 +131,18 @@ class OpBuilder {
   Status conv1d(std::vector<Step>& out, uint32_t channels, uint32_t k, Slice w, const Slice* bias, Slice state,
                 uint32_t tail_off, Operand x, Operand y);
 
+  // With dt_proj (one binding's worth of rows), a single-token pass computes
+  // dt = softplus(dt_proj x_dt + dt_bias) in the scan, x_dt being the first
+  // dt_rank columns of dt_x; longer passes read dt, which a product wrote.
   struct SelectiveScan {
     uint32_t d_inner, d_state;
     Operand x, dt, b, c, z, y;  // b and c share a stride
     Slice a, d, state;
     uint32_t s_off;
+    const WeightMatrix* dt_proj = nullptr;
+    Slice dt_bias;
+    Operand dt_x;
+    uint32_t dt_rank = 0;
   };
   Status selective_scan(std::vector<Step>& out, const SelectiveScan& s);
 

@@ -16,7 +16,7 @@ struct ShaderSpec {
 const ShaderSpec kSpecs[] = {
     {"matvec_", 8, 128, true},       {"matmul_coop_", 4, 128, false}, {"matmul_", 4, 128, false},     {"embed_", 4, 64, false},
     {"rms_norm", 2, 128, true},      {"gated_rms_norm", 2, 128, true}, {"conv1d", 4, 64, false},
-    {"selective_scan", 4, 64, false}, {"ssd_scan", 5, 128, true},    {"ssd_chunked", 5, 256, false},
+    {"selective_scan", 7, 64, false}, {"ssd_scan", 5, 128, true},    {"ssd_chunked", 5, 256, false},
     {"top_k", 2, 256, false},
 };
 

@@ -1,5 +1,6 @@
 // Reading a weight matrix of any of the file's element types, bound at
-// binding 0 (and its quantization scales at binding `SCALES_BINDING`). Rows are
+// binding WEIGHTS_BINDING (0 unless defined; its quantization scales at
+// binding `SCALES_BINDING`). Rows are
 // `row_stride` elements apart: the host pads f32 rows to 4 elements and 16-bit
 // rows to 8 so a row starts on 16 bytes; Q8 / Q4 rows are the file's (padded
 // to groups of 32). One of W_F32, W_F16, W_BF16, W_Q8, W_Q4 is defined.
@@ -13,8 +14,12 @@
 //   quantize_chunk(xs, xq, xd)             a CHUNK of x as int8 words and a scale
 //   w_chunk_dot_int(row, c, xq, xd)        w_chunk_dot on the quantized chunk
 
+#ifndef WEIGHTS_BINDING
+#define WEIGHTS_BINDING 0
+#endif
+
 #if defined(W_F32)
-layout(std430, binding = 0) readonly buffer Weights { vec4 w4[]; };
+layout(std430, binding = WEIGHTS_BINDING) readonly buffer Weights { vec4 w4[]; };
 #define CHUNK 4
 float w_at(uint row, uint k, uint row_stride) {
   const uint i = row * row_stride + k;
@@ -30,7 +35,7 @@ void w_load8(uint row, uint k, uint row_stride, out float v[8]) {
   v[0] = a.x, v[1] = a.y, v[2] = a.z, v[3] = a.w, v[4] = b.x, v[5] = b.y, v[6] = b.z, v[7] = b.w;
 }
 #elif defined(W_F16) || defined(W_BF16)
-layout(std430, binding = 0) readonly buffer Weights { uvec4 w4[]; };
+layout(std430, binding = WEIGHTS_BINDING) readonly buffer Weights { uvec4 w4[]; };
 #define CHUNK 8
 #if defined(W_F16)
 vec2 unpack2(uint v) { return unpackHalf2x16(v); }
@@ -58,7 +63,7 @@ float w_chunk_dot(uint row, uint c, uint row_stride, float xs[CHUNK]) {
 // Groups of 32 along a row, one f16 scale each ([rows, row_stride / 32], two
 // per word). Q8: int8 values. Q4: byte j of a group holds elements 2j (low
 // nibble) and 2j + 1, stored as value + 8.
-layout(std430, binding = 0) readonly buffer Weights { uvec4 w4[]; };
+layout(std430, binding = WEIGHTS_BINDING) readonly buffer Weights { uvec4 w4[]; };
 layout(std430, binding = SCALES_BINDING) readonly buffer Scales { uint scales[]; };
 #define CHUNK 32
 float group_scale(uint row, uint g, uint row_stride) {
