@@ -19,8 +19,8 @@ namespace eidetic {
 
 struct BackendOptions {
   int n_threads = 1;
-  int device = 0;              // GPU index for GPU backends
-  size_t max_batch_tokens = 64; // prompt tokens per forward chunk (bounds scratch memory)
+  int device = 0;                // GPU index for GPU backends
+  size_t max_batch_tokens = 64;  // prompt tokens per forward chunk (bounds scratch memory)
 };
 
 class BackendSession {

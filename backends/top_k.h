@@ -45,9 +45,7 @@ inline float from_order_key(uint32_t key) {
 }
 
 // key << 32 | ~id: one integer per candidate, larger = ranked first.
-inline uint64_t rank_of(float logit, int32_t id) {
-  return uint64_t(order_key(logit)) << 32 | uint32_t(~uint32_t(id));
-}
+inline uint64_t rank_of(float logit, int32_t id) { return uint64_t(order_key(logit)) << 32 | uint32_t(~uint32_t(id)); }
 
 // The top.k candidates of logits[vocab] (k <= vocab) into top. scratch holds
 // vocab entries (so that selecting allocates nothing).

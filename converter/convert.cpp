@@ -1,10 +1,10 @@
 #include "converter/convert.h"
 
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdio>
 #include <fstream>
-
-#include <unistd.h>
 
 #include "converter/architectures/architecture.h"
 #include "converter/tokenizer_json.h"
@@ -50,8 +50,8 @@ Status convert_checkpoint(const ConvertOptions& options) {
   for (const auto& a : architectures())
     if (model_type == a.model_type) arch = &a;
   if (!arch)
-    return unsupported(config.path() + ": model_type \"" + model_type + "\" is not supported (supported: " +
-                       supported_model_types() + ")");
+    return unsupported(config.path() + ": model_type \"" + model_type +
+                       "\" is not supported (supported: " + supported_model_types() + ")");
   EID_ASSIGN_OR_RETURN(Checkpoint ckpt, Checkpoint::open_dir(dir));
 
   ModelWriter writer(out);
@@ -81,6 +81,5 @@ Status convert_checkpoint(const ConvertOptions& options) {
   }
   return Status::ok();
 }
-
 
 }  // namespace eidetic::convert

@@ -12,7 +12,7 @@ struct ConvertOptions {
   std::string checkpoint_dir;  // config.json, *.safetensors, optional tokenizer.json
   std::string output;
   fb::DType quant = fb::DType::F32;  // large matrices; small parameters stay f32
-  bool progress = false;                    // per-tensor progress on stderr
+  bool progress = false;             // per-tensor progress on stderr
 };
 
 Status convert_checkpoint(const ConvertOptions& options);

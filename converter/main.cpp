@@ -21,8 +21,10 @@ Result<fb::DType> parse_quant(const std::string& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Convert a Hugging Face checkpoint directory (config.json, *.safetensors, tokenizer.json)\n"
-               "into an Eidetic model file.\n\nSupported model types: " + supported_model_types()};
+  CLI::App app{
+      "Convert a Hugging Face checkpoint directory (config.json, *.safetensors, tokenizer.json)\n"
+      "into an Eidetic model file.\n\nSupported model types: " +
+      supported_model_types()};
   std::string dir, out, quant = "f32";
   bool quiet = false;
   app.add_option("checkpoint", dir, "Hugging Face checkpoint directory")->required()->check(CLI::ExistingDirectory);

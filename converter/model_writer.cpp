@@ -6,9 +6,9 @@
 #include <cerrno>
 #include <cstring>
 
-#include "runtime/src/core/half.h"
 #include "converter/quantize.h"
 #include "converter/version.h"
+#include "runtime/src/core/half.h"
 #include "runtime/src/model/file_header.h"
 
 namespace eidetic::convert {
@@ -101,16 +101,17 @@ void ModelWriter::set_tokenizer(const TokenizerData& t) {
   for (const auto& a : t.added)
     added.push_back(fb::CreateAddedTokenDirect(fbb_, a.id, a.content.c_str(), a.special, a.lstrip, a.rstrip,
                                                a.normalized, a.single_word));
-  tokenizer_ = fb::CreateTokenizerDirect(fbb_, fb::TokenizerKind(t.kind), fb::SplitPattern(t.split),
-                                         t.add_prefix_space, t.metaspace_prepend, t.byte_fallback, t.fuse_unk,
-                                         t.unk_id, t.bos_id, t.eos_id, &vocab, &left, &right, &added, t.ignore_merges,
-                                         t.nfc, fb::MetaspaceMode(t.metaspace_mode));
+  tokenizer_ =
+      fb::CreateTokenizerDirect(fbb_, fb::TokenizerKind(t.kind), fb::SplitPattern(t.split), t.add_prefix_space,
+                                t.metaspace_prepend, t.byte_fallback, t.fuse_unk, t.unk_id, t.bos_id, t.eos_id, &vocab,
+                                &left, &right, &added, t.ignore_merges, t.nfc, fb::MetaspaceMode(t.metaspace_mode));
 }
 
 Status ModelWriter::finish(const ModelInfo& info) {
   auto metadata = fb::CreateMetadataDirect(fbb_, info.architecture.c_str(), info.source_config.c_str(),
                                            kConverterVersion, fingerprint_);
-  auto model = fb::CreateModelDirect(fbb_, metadata, info.hidden_size, info.vocab_size, &tensors_, &blocks_, tokenizer_);
+  auto model =
+      fb::CreateModelDirect(fbb_, metadata, info.hidden_size, info.vocab_size, &tensors_, &blocks_, tokenizer_);
   fb::FinishModelBuffer(fbb_, model);
   if (std::fflush(data_) != 0) return io_error(data_path_ + ": write failed (disk full?)");
 

@@ -34,8 +34,8 @@ class ModelWriter {
 
   // Store f32 values as `dtype` (F32, F16, or Q8 / Q4 quantized along the last
   // dimension: converter/quantize.h); returns the tensor's index.
-  Result<int> add_tensor(const std::string& name, const std::vector<uint64_t>& shape,
-                         const std::vector<float>& values, fb::DType dtype);
+  Result<int> add_tensor(const std::string& name, const std::vector<uint64_t>& shape, const std::vector<float>& values,
+                         fb::DType dtype);
   void add_block(flatbuffers::Offset<fb::Block> block) { blocks_.push_back(block); }
   void set_tokenizer(const TokenizerData& tokenizer);
 

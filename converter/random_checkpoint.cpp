@@ -306,9 +306,8 @@ Status write_random_checkpoint(const RandomCheckpointOptions& o) {
   // Python safetensors writer orders tensors of one dtype), padded with
   // spaces to a multiple of 8 bytes.
   nlohmann::json header;
-  header["__metadata__"] = {{"format", "pt"},
-                            {"eidetic_random_checkpoint", s.name},
-                            {"eidetic_random_seed", std::to_string(o.seed)}};
+  header["__metadata__"] = {
+      {"format", "pt"}, {"eidetic_random_checkpoint", s.name}, {"eidetic_random_seed", std::to_string(o.seed)}};
   uint64_t offset = 0;
   const uint64_t esize = elem_bytes(o.dtype);
   for (const auto& [name, p] : plan) {
@@ -347,7 +346,8 @@ Status write_random_checkpoint(const RandomCheckpointOptions& o) {
       if (o.dtype == RandomDType::kF32) {
         ok = std::fwrite(f32.data(), 4, m, raw);
       } else {
-        for (size_t i = 0; i < m; ++i) half[i] = o.dtype == RandomDType::kF16 ? f32_to_f16(f32[i]) : f32_to_bf16(f32[i]);
+        for (size_t i = 0; i < m; ++i)
+          half[i] = o.dtype == RandomDType::kF16 ? f32_to_f16(f32[i]) : f32_to_bf16(f32[i]);
         ok = std::fwrite(half.data(), 2, m, raw);
       }
       if (ok != m) return fail(std::string("write failed: ") + std::strerror(errno));
@@ -370,9 +370,13 @@ Status write_random_checkpoint(const RandomCheckpointOptions& o) {
   }
 
   EID_TRY(write_text(o.output_dir + "/config.json", make_config(s, o.dtype).dump(2) + "\n"));
-  nlohmann::json gen = {{"_from_model_config", true}, {"bos_token_id", 0},       {"eos_token_id", 0},
-                        {"output_attentions", false}, {"output_hidden_states", false},
-                        {"pad_token_id", s.model_type == "mamba" ? 0 : 1}, {"transformers_version", "5.17.0"},
+  nlohmann::json gen = {{"_from_model_config", true},
+                        {"bos_token_id", 0},
+                        {"eos_token_id", 0},
+                        {"output_attentions", false},
+                        {"output_hidden_states", false},
+                        {"pad_token_id", s.model_type == "mamba" ? 0 : 1},
+                        {"transformers_version", "5.17.0"},
                         {"use_cache", true}};
   EID_TRY(write_text(o.output_dir + "/generation_config.json", gen.dump(2) + "\n"));
   return Status::ok();

@@ -45,13 +45,13 @@ std::string known_shape_names();
 enum class RandomDType { kF32, kF16, kBF16 };
 
 struct RandomCheckpointOptions {
-  std::string shape;        // one of known_shapes()
-  std::string output_dir;   // created if missing
+  std::string shape;       // one of known_shapes()
+  std::string output_dir;  // created if missing
   uint64_t seed = 0;
   RandomDType dtype = RandomDType::kF32;
-  uint32_t layers = 0;      // 0 = the real count; otherwise fewer layers (tests)
-  uint32_t vocab = 0;       // 0 = the real vocabulary size; otherwise this (tests)
-  bool progress = false;    // one line per 10% on stderr
+  uint32_t layers = 0;    // 0 = the real count; otherwise fewer layers (tests)
+  uint32_t vocab = 0;     // 0 = the real vocabulary size; otherwise this (tests)
+  bool progress = false;  // one line per 10% on stderr
 };
 
 // Total bytes of model.safetensors' tensor data for these options.

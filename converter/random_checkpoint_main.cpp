@@ -18,7 +18,8 @@ int main(int argc, char** argv) {
       "checkpoint is 11 GB; it never sits in memory).\n\n"
       "  eidetic-random-checkpoint --shape mamba-130m -o /tmp/mamba-130m\n"
       "  eidetic-convert /tmp/mamba-130m -o mamba-130m.eid\n\n"
-      "Shapes: " + known_shape_names()};
+      "Shapes: " +
+      known_shape_names()};
   RandomCheckpointOptions o;
   std::string dtype = "f32";
   bool quiet = false;
@@ -38,10 +39,14 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "eidetic-random-checkpoint: error: %s\n", s.message().c_str());
     return 1;
   };
-  if (dtype == "f32") o.dtype = RandomDType::kF32;
-  else if (dtype == "f16") o.dtype = RandomDType::kF16;
-  else if (dtype == "bf16") o.dtype = RandomDType::kBF16;
-  else return die(invalid_argument("--dtype " + dtype + ": expected f32, f16 or bf16"));
+  if (dtype == "f32")
+    o.dtype = RandomDType::kF32;
+  else if (dtype == "f16")
+    o.dtype = RandomDType::kF16;
+  else if (dtype == "bf16")
+    o.dtype = RandomDType::kBF16;
+  else
+    return die(invalid_argument("--dtype " + dtype + ": expected f32, f16 or bf16"));
   if (app.count("--layers") && o.layers == 0) return die(invalid_argument("--layers must be at least 1"));
   if (app.count("--vocab") && o.vocab == 0) return die(invalid_argument("--vocab must be at least 1"));
   o.progress = !quiet;
@@ -52,7 +57,7 @@ int main(int argc, char** argv) {
   if (!s.is_ok()) return die(s);
   if (!quiet)
     std::fprintf(stderr, "wrote %s: %s%s, %s, %.1f MiB of weights, seed %llu (no tokenizer)\n", o.output_dir.c_str(),
-                 o.shape.c_str(), (o.layers || o.vocab) ? " (reduced)" : "", dtype.c_str(),
-                 double(*bytes) / (1 << 20), static_cast<unsigned long long>(o.seed));
+                 o.shape.c_str(), (o.layers || o.vocab) ? " (reduced)" : "", dtype.c_str(), double(*bytes) / (1 << 20),
+                 static_cast<unsigned long long>(o.seed));
   return 0;
 }

@@ -1,7 +1,5 @@
 #include "converter/safetensors.h"
 
-#include "runtime/src/core/half.h"
-
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -12,6 +10,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
+
+#include "runtime/src/core/half.h"
 
 namespace eidetic::convert {
 
@@ -54,8 +54,8 @@ StDType parse_dtype(const std::string& s) {
 
 uint64_t dtype_bytes(const std::string& s) {
   static const std::map<std::string, uint64_t> sizes = {
-      {"F64", 8}, {"F32", 4}, {"F16", 2}, {"BF16", 2}, {"I64", 8}, {"I32", 4}, {"I16", 2},
-      {"I8", 1},  {"U8", 1},  {"BOOL", 1}, {"U16", 2}, {"U32", 4}, {"U64", 8}, {"F8_E4M3", 1}, {"F8_E5M2", 1}};
+      {"F64", 8}, {"F32", 4},  {"F16", 2}, {"BF16", 2}, {"I64", 8}, {"I32", 4},     {"I16", 2},    {"I8", 1},
+      {"U8", 1},  {"BOOL", 1}, {"U16", 2}, {"U32", 4},  {"U64", 8}, {"F8_E4M3", 1}, {"F8_E5M2", 1}};
   auto it = sizes.find(s);
   return it == sizes.end() ? 0 : it->second;
 }
@@ -81,7 +81,8 @@ Status Checkpoint::add_file(const std::string& path) {
   std::memcpy(&header_len, file->base, 8);
   if (header_len > file->size - 8) return invalid_model(path + ": safetensors header length runs past the file");
   nlohmann::json header = nlohmann::json::parse(file->base + 8, file->base + 8 + header_len, nullptr, false);
-  if (header.is_discarded() || !header.is_object()) return invalid_model(path + ": malformed safetensors header (bad JSON)");
+  if (header.is_discarded() || !header.is_object())
+    return invalid_model(path + ": malformed safetensors header (bad JSON)");
   const uint64_t data_start = 8 + header_len, data_size = file->size - data_start;
   for (auto& [name, info] : header.items()) {
     if (name == "__metadata__") continue;
@@ -127,7 +128,8 @@ Result<Checkpoint> Checkpoint::open_dir(const std::string& dir) {
   }
   std::ifstream in(index);
   if (!in.good())
-    return io_error(dir + ": no model.safetensors or model.safetensors.index.json (is this a Hugging Face checkpoint directory?)");
+    return io_error(
+        dir + ": no model.safetensors or model.safetensors.index.json (is this a Hugging Face checkpoint directory?)");
   nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
   if (j.is_discarded() || !j.contains("weight_map") || !j["weight_map"].is_object())
     return invalid_model(index + ": malformed JSON or no weight_map");
@@ -135,14 +137,16 @@ Result<Checkpoint> Checkpoint::open_dir(const std::string& dir) {
   for (auto& [name, file] : j["weight_map"].items()) {
     if (!file.is_string()) return invalid_model(index + ": weight_map entry for '" + name + "' is not a file name");
     const std::string f = file.get<std::string>();
-    if (f.find('/') != std::string::npos) return invalid_model(index + ": shard name '" + f + "' must be a plain file name");
+    if (f.find('/') != std::string::npos)
+      return invalid_model(index + ": shard name '" + f + "' must be a plain file name");
     shards.insert(f);
   }
   Checkpoint c;
   c.where_ = index;  // a missing tensor is one the index does not list
   for (const auto& s : shards) EID_TRY(c.add_file(dir + "/" + s));
   for (auto& [name, file] : j["weight_map"].items())
-    if (!c.has(name)) return invalid_model(index + ": '" + name + "' is listed but not found in " + file.get<std::string>());
+    if (!c.has(name))
+      return invalid_model(index + ": '" + name + "' is listed but not found in " + file.get<std::string>());
   return c;
 }
 
@@ -173,10 +177,15 @@ Result<std::vector<float>> Checkpoint::load_f32(const std::string& name, const s
   };
   switch (t->dtype) {
     case StDType::kF32: std::memcpy(out.data(), t->data, t->bytes); break;
-    case StDType::kF16: for (size_t i = 0; i < out.size(); ++i) out[i] = f16_to_f32(half(i)); break;
-    case StDType::kBF16: for (size_t i = 0; i < out.size(); ++i) out[i] = bf16_to_f32(half(i)); break;
+    case StDType::kF16:
+      for (size_t i = 0; i < out.size(); ++i) out[i] = f16_to_f32(half(i));
+      break;
+    case StDType::kBF16:
+      for (size_t i = 0; i < out.size(); ++i) out[i] = bf16_to_f32(half(i));
+      break;
     case StDType::kOther:
-      return unsupported(t->file + ": tensor '" + name + "' has dtype " + t->dtype_name + " (supported: F32, F16, BF16)");
+      return unsupported(t->file + ": tensor '" + name + "' has dtype " + t->dtype_name +
+                         " (supported: F32, F16, BF16)");
   }
   return out;
 }

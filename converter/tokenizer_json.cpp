@@ -15,8 +15,7 @@ namespace {
 using nlohmann::json;
 
 // The split regexes the runtime implements by hand, spelled as HF writes them.
-constexpr const char* kGpt2Regex =
-    R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
+constexpr const char* kGpt2Regex = R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
 constexpr const char* kLlama3Regex =
     R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
 constexpr const char* kQwen2Regex =
@@ -151,8 +150,8 @@ Status Reader::read_vocab(const json& vocab, const json& added, TokenizerData* d
     if (id < 0 || static_cast<size_t>(id) >= limit)
       return malformed("vocab ids are not dense: added token \"" + content + "\" has id " + std::to_string(id));
     if (by_id[id] && *by_id[id] != content)
-      return malformed("added token \"" + content + "\" has id " + std::to_string(id) + ", which the vocab gives to \"" +
-                       *by_id[id] + "\"");
+      return malformed("added token \"" + content + "\" has id " + std::to_string(id) +
+                       ", which the vocab gives to \"" + *by_id[id] + "\"");
     by_id[id] = content;
   }
   size_t n = by_id.size();

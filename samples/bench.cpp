@@ -216,16 +216,21 @@ Result<Row> bench(const Options& o, const std::string& path, int threads) {
 
 std::string human_bytes(uint64_t b) {
   char buf[32];
-  if (b >= (uint64_t(1) << 30)) std::snprintf(buf, sizeof buf, "%.2f GiB", double(b) / (1 << 30));
-  else std::snprintf(buf, sizeof buf, "%.1f MiB", double(b) / (1 << 20));
+  if (b >= (uint64_t(1) << 30))
+    std::snprintf(buf, sizeof buf, "%.2f GiB", double(b) / (1 << 30));
+  else
+    std::snprintf(buf, sizeof buf, "%.1f MiB", double(b) / (1 << 20));
   return buf;
 }
 
 std::string human_count(uint64_t n) {
   char buf[32];
-  if (n >= 1000000000) std::snprintf(buf, sizeof buf, "%.2f B", double(n) / 1e9);
-  else if (n >= 1000000) std::snprintf(buf, sizeof buf, "%.1f M", double(n) / 1e6);
-  else std::snprintf(buf, sizeof buf, "%.1f K", double(n) / 1e3);
+  if (n >= 1000000000)
+    std::snprintf(buf, sizeof buf, "%.2f B", double(n) / 1e9);
+  else if (n >= 1000000)
+    std::snprintf(buf, sizeof buf, "%.1f M", double(n) / 1e6);
+  else
+    std::snprintf(buf, sizeof buf, "%.1f K", double(n) / 1e3);
   return buf;
 }
 
@@ -302,12 +307,14 @@ int main(int argc, char** argv) {
       ->delimiter(',')
       ->capture_default_str()
       ->check(CLI::Range(1, 256));
-  app.add_option("-r,--repetitions", o.reps, "timed repetitions of each test")->capture_default_str()->check(
-      CLI::Range(1, 1000));
+  app.add_option("-r,--repetitions", o.reps, "timed repetitions of each test")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
   app.add_option("--seed", o.seed, "seed of the random prompt ids")->capture_default_str();
   app.add_option("--backend", o.backend, "compute backend: cpu or vulkan")->capture_default_str();
-  app.add_option("--device", o.device, "GPU index for the vulkan backend")->capture_default_str()->check(
-      CLI::NonNegativeNumber);
+  app.add_option("--device", o.device, "GPU index for the vulkan backend")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   app.add_option("-b,--batch", o.batch, "prompt tokens per forward pass (the prompt runs in chunks of this many)")
       ->capture_default_str()
       ->check(CLI::Range(1, 65536));
@@ -326,8 +333,10 @@ int main(int argc, char** argv) {
     for (int t : o.threads) {
       auto row = bench(o, path, t);
       if (!row) cli::die(kProgram, Status(row.status().code(), path + ": " + row.status().message()));
-      if (o.json) print_json(o, *row);
-      else print_row(*row);
+      if (o.json)
+        print_json(o, *row);
+      else
+        print_row(*row);
     }
   }
   return 0;

@@ -32,10 +32,13 @@ inline void add_model_flags(CLI::App& app, ModelFlags& f) {
 inline void add_sampler_flags(CLI::App& app, SamplerParams& p) {
   app.add_option("--temp", p.temperature, "temperature; 0 = greedy")->capture_default_str();
   app.add_option("--top-k", p.top_k, "keep the k most likely tokens; 0 = off")->capture_default_str();
-  app.add_option("--top-p", p.top_p, "keep the smallest set with this much probability; 1 = off")->capture_default_str();
+  app.add_option("--top-p", p.top_p, "keep the smallest set with this much probability; 1 = off")
+      ->capture_default_str();
   app.add_option("--min-p", p.min_p, "drop tokens below min-p × the top probability; 0 = off")->capture_default_str();
-  app.add_option("--repeat-penalty", p.repeat_penalty, "penalty on recently seen tokens; 1 = off")->capture_default_str();
-  app.add_option("--repeat-last-n", p.repeat_last_n, "how many recent tokens the penalty looks at")->capture_default_str();
+  app.add_option("--repeat-penalty", p.repeat_penalty, "penalty on recently seen tokens; 1 = off")
+      ->capture_default_str();
+  app.add_option("--repeat-last-n", p.repeat_last_n, "how many recent tokens the penalty looks at")
+      ->capture_default_str();
   app.add_option("--seed", p.seed, "random seed: the same seed gives the same text")->capture_default_str();
 }
 

@@ -1,22 +1,25 @@
 // eidetic-generate: the main job — text from a prompt, streamed as produced.
+#include "runtime/src/session/generate.h"
+
 #include <cstdio>
 
 #include "samples/cli_common.h"
-#include "runtime/src/session/generate.h"
 
 using namespace eidetic;
 
 int main(int argc, char** argv) {
-  CLI::App app{"Generate text with an Eidetic model, streaming it to stdout as it is produced.\n"
-               "Prompt and generation speeds go to stderr at the end.\n\n"
-               "  eidetic-generate -m model.eid -p \"Once upon a time\" -n 100 --seed 1"};
+  CLI::App app{
+      "Generate text with an Eidetic model, streaming it to stdout as it is produced.\n"
+      "Prompt and generation speeds go to stderr at the end.\n\n"
+      "  eidetic-generate -m model.eid -p \"Once upon a time\" -n 100 --seed 1"};
   cli::ModelFlags mf;
   SamplerParams sp;
   std::string prompt;
   size_t n_tokens = 128;
   bool quiet = false;
   cli::add_model_flags(app, mf);
-  app.add_option("-p,--prompt", prompt, "prompt text (special tokens such as <|endoftext|> are recognised)")->required();
+  app.add_option("-p,--prompt", prompt, "prompt text (special tokens such as <|endoftext|> are recognised)")
+      ->required();
   app.add_option("-n,--n-tokens", n_tokens, "tokens to generate at most (stops early at end-of-sequence)")
       ->capture_default_str();
   cli::add_sampler_flags(app, sp);
@@ -42,7 +45,8 @@ int main(int argc, char** argv) {
   std::printf("\n");
   if (!s.is_ok()) cli::die("eidetic-generate", s);
   if (!quiet)
-    std::fprintf(stderr, "prompt: %zu tokens, %.1f tokens/s | generated: %zu tokens, %.1f tokens/s | state: %llu bytes\n",
+    std::fprintf(stderr,
+                 "prompt: %zu tokens, %.1f tokens/s | generated: %zu tokens, %.1f tokens/s | state: %llu bytes\n",
                  stats.prompt_tokens, stats.prompt_tokens / std::max(stats.prefill_seconds, 1e-9),
                  stats.generated_tokens, stats.generated_tokens / std::max(stats.decode_seconds, 1e-9),
                  static_cast<unsigned long long>(model->state_layout().bytes()));

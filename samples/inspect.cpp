@@ -35,7 +35,8 @@ void print_summary(const ModelFile& f) {
   std::printf("architecture  %s\n", md.architecture() ? md.architecture()->c_str() : "?");
   std::printf("fingerprint   %016llx\n", static_cast<unsigned long long>(md.fingerprint()));
   std::printf("hidden size   %u\nvocabulary    %u\n", m.hidden_size(), m.vocab_size());
-  std::printf("blocks        %u\ntensors       %u (%s)\n", m.blocks()->size(), m.tensors()->size(), mib(weight_bytes).c_str());
+  std::printf("blocks        %u\ntensors       %u (%s)\n", m.blocks()->size(), m.tensors()->size(),
+              mib(weight_bytes).c_str());
   std::printf("session state %llu bytes (constant for any sequence length)\n",
               static_cast<unsigned long long>(layout.bytes()));
   if (const fb::Tokenizer* t = m.tokenizer()) {
@@ -75,8 +76,9 @@ void print_tensors(const ModelFile& f) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Show what an Eidetic model file holds: architecture, blocks, tensors, tokenizer and the size of\n"
-               "the recurrent state of one session. The file is fully verified first."};
+  CLI::App app{
+      "Show what an Eidetic model file holds: architecture, blocks, tensors, tokenizer and the size of\n"
+      "the recurrent state of one session. The file is fully verified first."};
   std::string path;
   bool summary = false;
   app.add_option("model", path, "model file (.eid)")->required();

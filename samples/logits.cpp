@@ -3,8 +3,8 @@
 #include <cstdio>
 #include <sstream>
 
-#include "samples/cli_common.h"
 #include "runtime/src/session/session.h"
+#include "samples/cli_common.h"
 
 using namespace eidetic;
 
@@ -28,9 +28,10 @@ Result<std::vector<int32_t>> parse_ids(const std::string& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Write the logits of every position of a token sequence as raw little-endian f32\n"
-               "[n_tokens, vocab]: by one prefill, or with --stepwise one token at a time through\n"
-               "the recurrent (decode) path."};
+  CLI::App app{
+      "Write the logits of every position of a token sequence as raw little-endian f32\n"
+      "[n_tokens, vocab]: by one prefill, or with --stepwise one token at a time through\n"
+      "the recurrent (decode) path."};
   cli::ModelFlags mf;
   std::string ids_text, out;
   bool stepwise = false;

@@ -66,7 +66,8 @@ int main(int argc, char** argv) {
   auto model = cli::load_or_die(kProgram, mf);
   const Tokenizer* tok = model->tokenizer();
   if (!tok) cli::die(kProgram, unsupported(mf.path + " carries no tokenizer"));
-  if (bos && model->bos_id() < 0) cli::die(kProgram, unsupported(mf.path + ": --bos, but the tokenizer has no BOS token"));
+  if (bos && model->bos_id() < 0)
+    cli::die(kProgram, unsupported(mf.path + ": --bos, but the tokenizer has no BOS token"));
   std::ifstream in(text_path, std::ios::binary);
   const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
   if (!in.good() && !in.eof()) cli::die(kProgram, io_error(text_path + ": cannot read"));
@@ -107,7 +108,8 @@ int main(int argc, char** argv) {
       if (!s.is_ok()) cli::die(kProgram, s);
       for (size_t j = 0; j < n; ++j) {
         const double v = nll(logits.data() + j * vocab, vocab, feed[b0 + j + 1]);
-        if (!std::isfinite(v)) cli::die(kProgram, invalid_model("non-finite logits at token " + std::to_string(w0 + b0 + j)));
+        if (!std::isfinite(v))
+          cli::die(kProgram, invalid_model("non-finite logits at token " + std::to_string(w0 + b0 + j)));
         total_nll += v;
       }
       scored += n;

@@ -10,9 +10,10 @@
 using namespace eidetic;
 
 int main(int argc, char** argv) {
-  CLI::App app{"Tokenize text with the tokenizer stored in an Eidetic model file (ids out, comma-separated),\n"
-               "or turn ids back into text with --decode.\n\n"
-               "  eidetic-tokenize -m model.eid \"Hello world\"\n  eidetic-tokenize -m model.eid --decode 15496,995"};
+  CLI::App app{
+      "Tokenize text with the tokenizer stored in an Eidetic model file (ids out, comma-separated),\n"
+      "or turn ids back into text with --decode.\n\n"
+      "  eidetic-tokenize -m model.eid \"Hello world\"\n  eidetic-tokenize -m model.eid --decode 15496,995"};
   std::string path, text, decode_ids;
   bool no_special = false, show_pieces = false;
   app.add_option("-m,--model", path, "model file (.eid)")->required();

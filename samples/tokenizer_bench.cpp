@@ -60,8 +60,9 @@ int main(int argc, char** argv) {
   app.add_option("--tokenizer", tokenizer_path, "tokenizer.json to load")->capture_default_str();
   app.add_option("--text", text_path, "UTF-8 text file to encode (default: the test fixture's texts)");
   app.add_option("--mb", megabytes, "megabytes to encode when repeating the fixture")->capture_default_str();
-  app.add_option("--rounds", rounds, "timed rounds; the fastest is reported")->capture_default_str()->check(
-      CLI::Range(1, 1000));
+  app.add_option("--rounds", rounds, "timed rounds; the fastest is reported")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
   CLI11_PARSE(app, argc, argv);
 
   auto data = eidetic::convert::parse_tokenizer_json(tokenizer_path);

@@ -25,6 +25,8 @@ packages=(
   # software Vulkan, no GPU needed) and the Khronos validation layer.
   libvulkan-dev libvulkan-volk-dev glslc
   mesa-vulkan-drivers vulkan-validationlayers
+  # The tests' format check (scripts/format.sh --check).
+  clang-format git
 )
 $aarch64 && packages+=(g++-aarch64-linux-gnu qemu-user)
 

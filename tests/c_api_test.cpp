@@ -44,17 +44,17 @@ Outcome fresh(const std::function<eidetic_status()>& call) {
   return o;
 }
 
-#define CHECK_FAILS(expected, call)                        \
-  do {                                                     \
-    const Outcome o_ = fresh([&] { return (call); });      \
+#define CHECK_FAILS(expected, call)                                \
+  do {                                                             \
+    const Outcome o_ = fresh([&] { return (call); });              \
     INFO(#call << " -> " << int(o_.status) << ": " << o_.message); \
-    CHECK(o_.status == (expected));                        \
-    CHECK_FALSE(o_.message.empty());                       \
+    CHECK(o_.status == (expected));                                \
+    CHECK_FALSE(o_.message.empty());                               \
   } while (0)
 
-#define REQUIRE_OK(call)                                            \
-  do {                                                              \
-    const eidetic_status s_ = (call);                               \
+#define REQUIRE_OK(call)                                                      \
+  do {                                                                        \
+    const eidetic_status s_ = (call);                                         \
     REQUIRE_MESSAGE(s_ == EIDETIC_OK, #call << ": " << eidetic_last_error()); \
   } while (0)
 
@@ -167,7 +167,8 @@ TEST_CASE("eidetic_model_load errors") {
   std::vector<uint8_t> flipped_header = bytes;
   flipped_header[20] ^= 0x01;
   eidetic::test::write_file(dir + "/flipped_header.eid", flipped_header);
-  eidetic::test::write_file(dir + "/truncated.eid", std::vector<uint8_t>(bytes.begin(), bytes.begin() + bytes.size() / 2));
+  eidetic::test::write_file(dir + "/truncated.eid",
+                            std::vector<uint8_t>(bytes.begin(), bytes.begin() + bytes.size() / 2));
   write_bytes(dir + "/text.eid", "this is not a model file, just some text that is long enough to fill a header\n");
   write_bytes(dir + "/empty.eid", "");
   for (const std::string name : {"flipped.eid", "flipped_header.eid", "truncated.eid", "text.eid", "empty.eid"}) {
@@ -449,7 +450,8 @@ TEST_CASE("eidetic_generate errors and cancellation") {
   CHECK_FAILS(EIDETIC_ERROR_INVALID_ARGUMENT,
               eidetic_generate(s, smp, prompt.data(), prompt.size(), 10, nullptr, &c, &n_gen));
   // An empty prompt has no token to start from.
-  CHECK_FAILS(EIDETIC_ERROR_INVALID_ARGUMENT, eidetic_generate(s, smp, prompt.data(), 0, 10, never_called, nullptr, &n_gen));
+  CHECK_FAILS(EIDETIC_ERROR_INVALID_ARGUMENT,
+              eidetic_generate(s, smp, prompt.data(), 0, 10, never_called, nullptr, &n_gen));
   CHECK(n_gen == 0);
   CHECK(c.calls == 0);
   CHECK(eidetic_session_position(s) == 0);
@@ -464,9 +466,8 @@ TEST_CASE("eidetic_generate errors and cancellation") {
   c = Collected{};
   c.stop_after = 5;
   n_gen = 0;
-  const Outcome o = fresh([&] {
-    return eidetic_generate(s, smp, prompt.data(), prompt.size(), 60, collect, &c, &n_gen);
-  });
+  const Outcome o =
+      fresh([&] { return eidetic_generate(s, smp, prompt.data(), prompt.size(), 60, collect, &c, &n_gen); });
   CHECK(o.status == EIDETIC_ERROR_CANCELLED);
   CHECK_FALSE(o.message.empty());
   CHECK(c.calls == 5);

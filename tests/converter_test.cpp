@@ -38,7 +38,8 @@ void write_safetensors(const std::string& path, const Entries& entries, bool pad
   json header = json::object();
   std::vector<uint8_t> data;
   for (const auto& e : entries) {
-    header[e.name] = {{"dtype", e.dtype}, {"shape", e.shape}, {"data_offsets", {data.size(), data.size() + e.bytes.size()}}};
+    header[e.name] = {
+        {"dtype", e.dtype}, {"shape", e.shape}, {"data_offsets", {data.size(), data.size() + e.bytes.size()}}};
     data.insert(data.end(), e.bytes.begin(), e.bytes.end());
   }
   header["__metadata__"] = {{"format", "pt"}};
@@ -137,9 +138,12 @@ uint16_t round_to_f16(float f) {
 float widen_f16(uint16_t h) {
   const int exp = (h >> 10) & 0x1f, mant = h & 0x3ff;
   double v;
-  if (exp == 0) v = std::ldexp(double(mant), -24);
-  else if (exp == 31) v = mant ? std::numeric_limits<double>::quiet_NaN() : std::numeric_limits<double>::infinity();
-  else v = std::ldexp(double(1024 + mant), exp - 25);
+  if (exp == 0)
+    v = std::ldexp(double(mant), -24);
+  else if (exp == 31)
+    v = mant ? std::numeric_limits<double>::quiet_NaN() : std::numeric_limits<double>::infinity();
+  else
+    v = std::ldexp(double(1024 + mant), exp - 25);
   return float((h & 0x8000) ? -v : v);
 }
 
@@ -147,23 +151,23 @@ TEST_CASE("the test's own half-float arithmetic is right on known values") {
   CHECK(round_to_f16(1.0f) == 0x3c00);
   CHECK(round_to_f16(-2.0f) == 0xc000);
   CHECK(round_to_f16(65504.0f) == 0x7bff);
-  CHECK(round_to_f16(65520.0f) == 0x7c00);              // halfway past the largest half: to inf
-  CHECK(round_to_f16(0x1p-24f) == 0x0001);              // smallest subnormal
-  CHECK(round_to_f16(0x1p-25f) == 0x0000);              // halfway to it: ties to even (0)
-  CHECK(round_to_f16(0x1.8p-24f) == 0x0002);            // 1.5 ulp: ties to even (2)
-  CHECK(round_to_f16(0x1.ff8p-15f) == 0x03ff);          // largest subnormal
-  CHECK(round_to_f16(0x1.ffcp-15f) == 0x0400);          // tie to even: up into the normal range
-  CHECK(round_to_f16(0x1.ffap-15f) == 0x03ff);          // below the tie
-  CHECK(round_to_f16(1.0f + 0x1p-11f) == 0x3c00);       // tie to even
-  CHECK(round_to_f16(1.0f + 0x1.8p-11f) == 0x3c01);     // above the tie
+  CHECK(round_to_f16(65520.0f) == 0x7c00);           // halfway past the largest half: to inf
+  CHECK(round_to_f16(0x1p-24f) == 0x0001);           // smallest subnormal
+  CHECK(round_to_f16(0x1p-25f) == 0x0000);           // halfway to it: ties to even (0)
+  CHECK(round_to_f16(0x1.8p-24f) == 0x0002);         // 1.5 ulp: ties to even (2)
+  CHECK(round_to_f16(0x1.ff8p-15f) == 0x03ff);       // largest subnormal
+  CHECK(round_to_f16(0x1.ffcp-15f) == 0x0400);       // tie to even: up into the normal range
+  CHECK(round_to_f16(0x1.ffap-15f) == 0x03ff);       // below the tie
+  CHECK(round_to_f16(1.0f + 0x1p-11f) == 0x3c00);    // tie to even
+  CHECK(round_to_f16(1.0f + 0x1.8p-11f) == 0x3c01);  // above the tie
   CHECK(widen_f16(0x3555) == 0x1.554p-2f);
   CHECK(widen_f16(0x0001) == 0x1p-24f);
   CHECK(widen_f16(0x8400) == -0x1p-14f);
   CHECK(std::isinf(widen_f16(0x7c00)));
   CHECK(round_to_bf16(1.0f) == 0x3f80);
-  CHECK(round_to_bf16(1.0f + 0x1p-8f) == 0x3f80);       // tie to even
-  CHECK(round_to_bf16(1.0f + 0x1.8p-8f) == 0x3f81);     // above the tie
-  CHECK(round_to_bf16(1.0f + 0x1.8p-7f) == 0x3f82);     // tie to even (up)
+  CHECK(round_to_bf16(1.0f + 0x1p-8f) == 0x3f80);    // tie to even
+  CHECK(round_to_bf16(1.0f + 0x1.8p-8f) == 0x3f81);  // above the tie
+  CHECK(round_to_bf16(1.0f + 0x1.8p-7f) == 0x3f82);  // tie to even (up)
   CHECK(widen_bf16(0xc040) == -3.0f);
   for (uint32_t h = 0; h < 0x7c00; ++h) REQUIRE(round_to_f16(widen_f16(uint16_t(h))) == h);
 }
@@ -280,7 +284,8 @@ TEST_CASE("a sharded checkpoint converts to the same model as the single file") 
         char file[64];
         std::snprintf(file, sizeof file, "model-%05d-of-%05d.safetensors", k + 1, n_shards);
         Entries part;
-        for (size_t i = all.size() * size_t(k) / size_t(n_shards); i < all.size() * size_t(k + 1) / size_t(n_shards); ++i) {
+        for (size_t i = all.size() * size_t(k) / size_t(n_shards); i < all.size() * size_t(k + 1) / size_t(n_shards);
+             ++i) {
           part.push_back(all[i]);
           weight_map[all[i].name] = file;
           total += all[i].bytes.size();
@@ -543,7 +548,8 @@ TEST_CASE("tensor errors name the file, the tensor and the cause") {
   }
   SUBCASE("missing tensor, Mamba-2") {
     Entries e = fixture_entries("mamba2");
-    e.erase(std::find_if(e.begin(), e.end(), [](const StEntry& x) { return x.name == "backbone.layers.0.mixer.in_proj.weight"; }));
+    e.erase(std::find_if(e.begin(), e.end(),
+                         [](const StEntry& x) { return x.name == "backbone.layers.0.mixer.in_proj.weight"; }));
     const std::string dir = single_file_checkpoint("missing-in-proj", "mamba2", e);
     check_fails(dir, {dir + "/model.safetensors", "missing tensor", "'backbone.layers.0.mixer.in_proj.weight'"});
   }
@@ -617,12 +623,14 @@ TEST_CASE("malformed safetensors files name the file and the cause") {
     check_fails(dir, {path, "header length runs past the file"});
   }
   SUBCASE("data_offsets past the end") {
-    const std::string header = json{{"backbone.norm_f.weight", {{"dtype", "F32"}, {"shape", {64}}, {"data_offsets", {4, 260}}}}}.dump();
+    const std::string header =
+        json{{"backbone.norm_f.weight", {{"dtype", "F32"}, {"shape", {64}}, {"data_offsets", {4, 260}}}}}.dump();
     write_raw_safetensors(path, header, data, header.size());
     check_fails(dir, {path, "'backbone.norm_f.weight'", "data_offsets run past the end of the file"});
   }
   SUBCASE("data_offsets reversed") {
-    const std::string header = json{{"backbone.norm_f.weight", {{"dtype", "F32"}, {"shape", {0}}, {"data_offsets", {8, 4}}}}}.dump();
+    const std::string header =
+        json{{"backbone.norm_f.weight", {{"dtype", "F32"}, {"shape", {0}}, {"data_offsets", {8, 4}}}}}.dump();
     write_raw_safetensors(path, header, data, header.size());
     check_fails(dir, {path, "'backbone.norm_f.weight'", "data_offsets"});
   }
@@ -646,7 +654,8 @@ TEST_CASE("sharded checkpoint errors name the index or the shard") {
   const std::string dir = fresh_dir("bad-index");
   copy_config("mamba", dir);
   const std::string shard1 = "model-00001-of-00002.safetensors", shard2 = "model-00002-of-00002.safetensors";
-  const Entries first(all.begin(), all.begin() + long(all.size() / 2)), second(all.begin() + long(all.size() / 2), all.end());
+  const Entries first(all.begin(), all.begin() + long(all.size() / 2)),
+      second(all.begin() + long(all.size() / 2), all.end());
   write_safetensors(dir + "/" + shard1, first);
   json map = json::object();
   for (const auto& e : first) map[e.name] = shard1;

@@ -35,8 +35,7 @@ double silu(double v) { return v / (1.0 + std::exp(-v)); }
 
 // |got - want| <= tol * (|want| + rms(want)) element by element over the
 // [rows, width] region; the rms term absorbs cancellation near zero.
-void check_close(const float* got, const float* want, size_t rows, size_t width, size_t stride,
-                 double tol) {
+void check_close(const float* got, const float* want, size_t rows, size_t width, size_t stride, double tol) {
   double ss = 0;
   for (size_t r = 0; r < rows; ++r)
     for (size_t i = 0; i < width; ++i) ss += double(want[r * stride + i]) * want[r * stride + i];
@@ -86,11 +85,10 @@ using ExpFn = void (*)(const float*, size_t, float*);
   std::vector<float> x;
   for (double v = -110.0; v <= 90.0; v += 1.0 / 4096) x.push_back(float(v));  // dense sweep
   std::mt19937 rng(1);
-  for (float v : rand_vec(rng, 100000, -1.0f, 1.0f)) x.push_back(v * 1e-3f);   // near 0
-  const float specials[] = {0.0f, -0.0f, 1e-30f, -1e-30f, 1.0f, -1.0f, 88.72f, 88.7228f, 88.73f,
-                            -87.33f, -87.34f, -103.97f, -103.98f, -150.0f, -1e4f, 1e4f,
-                            std::numeric_limits<float>::infinity(),
-                            -std::numeric_limits<float>::infinity()};
+  for (float v : rand_vec(rng, 100000, -1.0f, 1.0f)) x.push_back(v * 1e-3f);  // near 0
+  const float inf = std::numeric_limits<float>::infinity();
+  const float specials[] = {0.0f,    -0.0f,   1e-30f,   -1e-30f,  1.0f,    -1.0f, 88.72f, 88.7228f, 88.73f,
+                            -87.33f, -87.34f, -103.97f, -103.98f, -150.0f, -1e4f, 1e4f,   inf,      -inf};
   x.insert(x.end(), std::begin(specials), std::end(specials));
   std::vector<float> y(x.size());
   exp_form(x.data(), x.size(), y.data());
@@ -147,8 +145,8 @@ TEST_CASE("exp_neon against std::exp over the float range") { check_exp("exp_neo
 namespace {
 
 using RmsFn = void (*)(const float*, size_t, const float*, float, size_t, size_t, float*, size_t);
-using GatedFn = void (*)(const float*, size_t, const float*, size_t, const float*, float, size_t,
-                         size_t, size_t, float*, size_t);
+using GatedFn = void (*)(const float*, size_t, const float*, size_t, const float*, float, size_t, size_t, size_t,
+                         float*, size_t);
 
 }  // namespace
 
@@ -158,7 +156,9 @@ TEST_CASE("rms_norm") {
   for (size_t dim : {1, 7, 13, 64, 100, 771}) {
     for (size_t n : {1, 37}) {
       for (bool weighted : {false, true}) {
-        CAPTURE(dim); CAPTURE(n); CAPTURE(weighted);
+        CAPTURE(dim);
+        CAPTURE(n);
+        CAPTURE(weighted);
         const size_t xs = dim + 5, ys = dim + 3;
         const auto x = rand_vec(rng, n * xs, -3.0f, 3.0f);
         const auto w = rand_vec(rng, dim, 0.5f, 1.5f);
@@ -169,8 +169,7 @@ TEST_CASE("rms_norm") {
           double ss = 0;
           for (size_t i = 0; i < dim; ++i) ss += double(x[t * xs + i]) * x[t * xs + i];
           const double scale = 1.0 / std::sqrt(ss / double(dim) + eps);
-          for (size_t i = 0; i < dim; ++i)
-            want[t * ys + i] = x[t * xs + i] * scale * (wp ? double(w[i]) : 1.0);
+          for (size_t i = 0; i < dim; ++i) want[t * ys + i] = x[t * xs + i] * scale * (wp ? double(w[i]) : 1.0);
         }
         std::vector<float> ref(n * ys, kPad);
         rms_norm_ref(x.data(), xs, wp, eps, n, dim, ref.data(), ys);
@@ -201,8 +200,7 @@ TEST_CASE("rms_norm") {
           std::vector<float> io = x, out(n * xs, kPad);
           f(io.data(), xs, wp, eps, n, dim, io.data(), xs);
           f(x.data(), xs, wp, eps, n, dim, out.data(), xs);
-          for (size_t t = 0; t < n; ++t)
-            CHECK(std::memcmp(io.data() + t * xs, out.data() + t * xs, dim * 4) == 0);
+          for (size_t t = 0; t < n; ++t) CHECK(std::memcmp(io.data() + t * xs, out.data() + t * xs, dim * 4) == 0);
         }
       }
     }
@@ -216,7 +214,9 @@ TEST_CASE("gated_rms_norm") {
     for (size_t groups : {1, 2}) {
       for (size_t n : {1, 37}) {
         const size_t dim = group * groups;
-        CAPTURE(group); CAPTURE(groups); CAPTURE(n);
+        CAPTURE(group);
+        CAPTURE(groups);
+        CAPTURE(n);
         const size_t xs = dim + 3, zs = 2 * dim + 1, ys = dim + 7;
         const auto x = rand_vec(rng, n * xs, -3.0f, 3.0f);
         auto z = rand_vec(rng, n * zs, -6.0f, 6.0f);
@@ -277,8 +277,8 @@ TEST_CASE("gated_rms_norm") {
 // ---------------------------------------------------------------- conv1d
 namespace {
 
-using ConvFn = void (*)(const float*, size_t, size_t, size_t, size_t, const float*, const float*,
-                        float*, float*, size_t);
+using ConvFn = void (*)(const float*, size_t, size_t, size_t, size_t, const float*, const float*, float*, float*,
+                        size_t);
 
 std::vector<std::pair<const char*, ConvFn>> conv_forms() {
   std::vector<std::pair<const char*, ConvFn>> f{{"ref", causal_conv1d_silu_ref}};
@@ -299,7 +299,10 @@ TEST_CASE("causal_conv1d_silu") {
     for (size_t k : {1, 2, 3, 4}) {
       for (size_t n : {1, 37}) {
         for (bool with_bias : {false, true}) {
-          CAPTURE(ch); CAPTURE(k); CAPTURE(n); CAPTURE(with_bias);
+          CAPTURE(ch);
+          CAPTURE(k);
+          CAPTURE(n);
+          CAPTURE(with_bias);
           const size_t xs = ch + 9, ys = ch + 2, hist = k - 1;
           const auto x = rand_vec(rng, n * xs, -2.0f, 2.0f);
           const auto w = rand_vec(rng, ch * k, -1.0f, 1.0f);
@@ -361,8 +364,8 @@ struct ScanData {
 };
 
 ScanData make_scan(std::mt19937& rng, size_t n, size_t d_inner, size_t d_state) {
-  ScanData s{n, d_inner, d_state, d_inner + 3, d_inner + 1, d_state + 5, d_state + 2, d_inner + 11,
-             d_inner + 4, {}, {}, {}, {}, {}, {}, {}, {}};
+  ScanData s{n,  d_inner, d_state, d_inner + 3, d_inner + 1, d_state + 5, d_state + 2, d_inner + 11, d_inner + 4, {},
+             {}, {},      {},      {},          {},          {},          {}};
   s.x = rand_vec(rng, n * s.xs, -2.0f, 2.0f);
   s.dt = rand_vec(rng, n * s.dts, 0.001f, 1.0f);
   s.b = rand_vec(rng, n * s.bs, -1.5f, 1.5f);
@@ -377,10 +380,24 @@ ScanData make_scan(std::mt19937& rng, size_t n, size_t d_inner, size_t d_state) 
 
 // Arguments for tokens [t0, t0 + n) of s, on the given state and output.
 SelectiveScanArgs scan_args(const ScanData& s, size_t t0, size_t n, float* state, float* y) {
-  return {n,          s.d_inner,      s.d_state,  s.x.data() + t0 * s.xs, s.xs,
-          s.dt.data() + t0 * s.dts,   s.dts,      s.b.data() + t0 * s.bs,  s.bs,
-          s.c.data() + t0 * s.cs,     s.cs,       s.z.data() + t0 * s.zs,  s.zs,
-          s.a.data(), s.d.data(),     state,      y + t0 * s.ys,           s.ys};
+  return {n,
+          s.d_inner,
+          s.d_state,
+          s.x.data() + t0 * s.xs,
+          s.xs,
+          s.dt.data() + t0 * s.dts,
+          s.dts,
+          s.b.data() + t0 * s.bs,
+          s.bs,
+          s.c.data() + t0 * s.cs,
+          s.cs,
+          s.z.data() + t0 * s.zs,
+          s.zs,
+          s.a.data(),
+          s.d.data(),
+          state,
+          y + t0 * s.ys,
+          s.ys};
 }
 
 using ScanFn = void (*)(const SelectiveScanArgs&);
@@ -392,7 +409,9 @@ TEST_CASE("selective_scan") {
   for (size_t d_inner : {1, 13, 37, 69}) {
     for (size_t d_state : {16, 64, 5, 13}) {
       for (size_t n : {1, 37}) {
-        CAPTURE(d_inner); CAPTURE(d_state); CAPTURE(n);
+        CAPTURE(d_inner);
+        CAPTURE(d_state);
+        CAPTURE(n);
         const ScanData s = make_scan(rng, n, d_inner, d_state);
 
         // (a) double precision, straight from the recurrence.
@@ -451,11 +470,10 @@ struct SsdData {
   std::vector<float> x, dt, b, c, a, d, state0;
 };
 
-SsdData make_ssd(std::mt19937& rng, size_t n, size_t heads, size_t head_dim, size_t groups,
-                 size_t d_state) {
+SsdData make_ssd(std::mt19937& rng, size_t n, size_t heads, size_t head_dim, size_t groups, size_t d_state) {
   const size_t width = heads * head_dim, bc = groups * d_state;
-  SsdData s{n, heads, head_dim, groups, d_state, width + 5, heads + 3, bc + 7, bc + 1, width + 2,
-            {}, {}, {}, {}, {}, {}, {}};
+  SsdData s{n,         heads, head_dim, groups, d_state, width + 5, heads + 3, bc + 7, bc + 1,
+            width + 2, {},    {},       {},     {},      {},        {},        {}};
   s.x = rand_vec(rng, n * s.xs, -2.0f, 2.0f);
   s.dt = rand_vec(rng, n * s.dts, 0.001f, 1.0f);
   s.b = rand_vec(rng, n * s.bs, -1.5f, 1.5f);
@@ -468,10 +486,24 @@ SsdData make_ssd(std::mt19937& rng, size_t n, size_t heads, size_t head_dim, siz
 }
 
 SsdScanArgs ssd_args(const SsdData& s, size_t t0, size_t n, float* state, float* y) {
-  return {n,          s.heads,    s.head_dim, s.groups,   s.d_state,
-          s.x.data() + t0 * s.xs,   s.xs,     s.dt.data() + t0 * s.dts, s.dts,
-          s.b.data() + t0 * s.bs,   s.bs,     s.c.data() + t0 * s.cs,   s.cs,
-          s.a.data(), s.d.data(),   state,    y + t0 * s.ys,            s.ys};
+  return {n,
+          s.heads,
+          s.head_dim,
+          s.groups,
+          s.d_state,
+          s.x.data() + t0 * s.xs,
+          s.xs,
+          s.dt.data() + t0 * s.dts,
+          s.dts,
+          s.b.data() + t0 * s.bs,
+          s.bs,
+          s.c.data() + t0 * s.cs,
+          s.cs,
+          s.a.data(),
+          s.d.data(),
+          state,
+          y + t0 * s.ys,
+          s.ys};
 }
 
 using SsdFn = void (*)(const SsdScanArgs&);
@@ -485,7 +517,10 @@ TEST_CASE("ssd_scan") {
       for (size_t d_state : {16, 64, 13}) {
         for (size_t n : {1, 37}) {
           const size_t heads = 4;
-          CAPTURE(groups); CAPTURE(head_dim); CAPTURE(d_state); CAPTURE(n);
+          CAPTURE(groups);
+          CAPTURE(head_dim);
+          CAPTURE(d_state);
+          CAPTURE(n);
           const SsdData s = make_ssd(rng, n, heads, head_dim, groups, d_state);
           const size_t width = heads * head_dim;
 

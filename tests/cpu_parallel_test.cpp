@@ -65,24 +65,29 @@ struct Ssd {
   size_t n, heads, head_dim, groups, d_state, xs, dts, bs, cs, ys;
   std::vector<float> x, dt, b, c, a, d, state0;
   SsdScanArgs args(size_t t0, size_t len, float* state, float* y) const {
-    return {len,        heads,    head_dim, groups,   d_state,
-            x.data() + t0 * xs,   xs,       dt.data() + t0 * dts, dts,
-            b.data() + t0 * bs,   bs,       c.data() + t0 * cs,   cs,
-            a.data(), d.data(),   state,    y + t0 * ys,          ys};
+    return {len,         heads,
+            head_dim,    groups,
+            d_state,     x.data() + t0 * xs,
+            xs,          dt.data() + t0 * dts,
+            dts,         b.data() + t0 * bs,
+            bs,          c.data() + t0 * cs,
+            cs,          a.data(),
+            d.data(),    state,
+            y + t0 * ys, ys};
   }
 };
 
 Ssd make_ssd(std::mt19937& rng, size_t n, size_t heads, size_t head_dim, size_t groups, size_t d_state) {
   const size_t width = heads * head_dim, bc = groups * d_state;
-  Ssd s{n, heads, head_dim, groups, d_state, width + 5, heads + 3, bc + 7, bc + 1, width + 2,
-        {}, {}, {}, {}, {}, {}, {}};
+  Ssd s{n,         heads, head_dim, groups, d_state, width + 5, heads + 3, bc + 7, bc + 1,
+        width + 2, {},    {},       {},     {},      {},        {},        {}};
   s.x = rand_vec(rng, n * s.xs + 16, -2.0f, 2.0f);
   s.dt = rand_vec(rng, n * s.dts + 16, 0.001f, 1.0f);
   s.b = rand_vec(rng, n * s.bs + 16, -1.5f, 1.5f);
   s.c = rand_vec(rng, n * s.cs + 16, -1.5f, 1.5f);
   s.a = rand_vec(rng, heads, -8.0f, -0.01f);
-  s.a[0] = -300.0f;                                          // decay underflows to 0
-  if (heads > 1) s.a[1] = -1e-3f;                            // almost no decay
+  s.a[0] = -300.0f;                                                       // decay underflows to 0
+  if (heads > 1) s.a[1] = -1e-3f;                                         // almost no decay
   for (size_t t = 0; t < n; t += 5) s.dt[t * s.dts + heads - 1] = 1e-4f;  // tiny steps
   s.d = rand_vec(rng, heads, -1.0f, 1.0f);
   s.state0 = rand_vec(rng, width * d_state, -1.0f, 1.0f);
@@ -102,7 +107,8 @@ TEST_CASE("ssd_chunked agrees with the ssd_scan reference (outputs and final sta
   const bool emulated = eidetic::test::emulated();
   const std::vector<size_t> head_dims = emulated ? std::vector<size_t>{13} : std::vector<size_t>{13, 64};
   const std::vector<size_t> d_states = emulated ? std::vector<size_t>{16, 13} : std::vector<size_t>{16, 13, 128};
-  const std::vector<size_t> lengths = emulated ? std::vector<size_t>{1, 7, 70} : std::vector<size_t>{1, 7, 64, 100, 300};
+  const std::vector<size_t> lengths =
+      emulated ? std::vector<size_t>{1, 7, 70} : std::vector<size_t>{1, 7, 64, 100, 300};
   const std::vector<size_t> pool_sizes = emulated ? std::vector<size_t>{} : std::vector<size_t>{2, 3};
   for (size_t groups : {1, 2}) {
     for (size_t head_dim : head_dims) {
@@ -110,7 +116,11 @@ TEST_CASE("ssd_chunked agrees with the ssd_scan reference (outputs and final sta
         for (size_t n : lengths) {
           for (size_t chunk : {8, 64}) {
             const size_t heads = 4, width = heads * head_dim;
-            CAPTURE(groups); CAPTURE(head_dim); CAPTURE(d_state); CAPTURE(n); CAPTURE(chunk);
+            CAPTURE(groups);
+            CAPTURE(head_dim);
+            CAPTURE(d_state);
+            CAPTURE(n);
+            CAPTURE(chunk);
             const Ssd s = make_ssd(rng, n, heads, head_dim, groups, d_state);
             std::vector<float> ref(n * s.ys, 0.0f), ref_state = s.state0;
             ssd_scan_ref(s.args(0, n, ref_state.data(), ref.data()));
@@ -190,7 +200,8 @@ TEST_CASE("threaded kernels give the same bits for 1, 2 and 3 threads") {
     for (size_t d_inner : {100, 1536}) {
       for (size_t n : {1, 37}) {
         const size_t ds = 16, xs = d_inner + 3, bs = ds + 5;
-        CAPTURE(d_inner); CAPTURE(n);
+        CAPTURE(d_inner);
+        CAPTURE(n);
         const auto x = rand_vec(rng, n * xs, -2, 2), dt = rand_vec(rng, n * xs, 0.001f, 1.0f);
         const auto z = rand_vec(rng, n * xs, -4, 4), b = rand_vec(rng, n * bs, -1.5f, 1.5f);
         const auto c = rand_vec(rng, n * bs, -1.5f, 1.5f), a = rand_vec(rng, d_inner * ds, -16, -0.01f);
@@ -198,9 +209,12 @@ TEST_CASE("threaded kernels give the same bits for 1, 2 and 3 threads") {
         auto run = [&](pthreadpool_t pool, std::vector<float>& y, std::vector<float>& st) {
           y.assign(n * xs, 0.0f);
           st = state0;
-          SelectiveScanArgs p{n, d_inner, ds, x.data(), xs, dt.data(), xs, b.data(), bs, c.data(), bs,
-                              z.data(), xs, a.data(), d.data(), st.data(), y.data(), xs};
-          if (pool) selective_scan(p, pool); else selective_scan(p);
+          SelectiveScanArgs p{n,        d_inner, ds,       x.data(), xs,       dt.data(), xs,        b.data(), bs,
+                              c.data(), bs,      z.data(), xs,       a.data(), d.data(),  st.data(), y.data(), xs};
+          if (pool)
+            selective_scan(p, pool);
+          else
+            selective_scan(p);
         };
         std::vector<float> y1, s1;
         run(nullptr, y1, s1);
@@ -217,14 +231,17 @@ TEST_CASE("threaded kernels give the same bits for 1, 2 and 3 threads") {
   SUBCASE("ssd_scan") {
     for (size_t groups : {1, 2}) {
       for (size_t n : {1, 37}) {
-        CAPTURE(groups); CAPTURE(n);
+        CAPTURE(groups);
+        CAPTURE(n);
         const size_t heads = 24, head_dim = 64, d_state = 128;
         const Ssd s = make_ssd(rng, n, heads, head_dim, groups, d_state);
         auto run = [&](pthreadpool_t pool, std::vector<float>& y, std::vector<float>& st) {
           y.assign(n * s.ys, 0.0f);
           st = s.state0;
-          if (pool) ssd_scan(s.args(0, n, st.data(), y.data()), pool);
-          else ssd_scan(s.args(0, n, st.data(), y.data()));
+          if (pool)
+            ssd_scan(s.args(0, n, st.data(), y.data()), pool);
+          else
+            ssd_scan(s.args(0, n, st.data(), y.data()));
         };
         std::vector<float> y1, s1;
         run(nullptr, y1, s1);
@@ -241,15 +258,18 @@ TEST_CASE("threaded kernels give the same bits for 1, 2 and 3 threads") {
   SUBCASE("causal_conv1d_silu") {
     for (size_t ch : {100, 1792}) {
       for (size_t n : {1, 64}) {
-        CAPTURE(ch); CAPTURE(n);
+        CAPTURE(ch);
+        CAPTURE(n);
         const size_t k = 4, xs = ch + 9, ys = ch + 2;
         const auto x = rand_vec(rng, n * xs, -2, 2), w = rand_vec(rng, ch * k, -1, 1);
         const auto bias = rand_vec(rng, ch, -0.5f, 0.5f), tail0 = rand_vec(rng, (k - 1) * ch, -2, 2);
         auto run = [&](pthreadpool_t pool, std::vector<float>& y, std::vector<float>& tail) {
           y.assign(n * ys, 0.0f);
           tail = tail0;
-          if (pool) causal_conv1d_silu(x.data(), xs, n, ch, k, w.data(), bias.data(), tail.data(), y.data(), ys, pool);
-          else causal_conv1d_silu(x.data(), xs, n, ch, k, w.data(), bias.data(), tail.data(), y.data(), ys);
+          if (pool)
+            causal_conv1d_silu(x.data(), xs, n, ch, k, w.data(), bias.data(), tail.data(), y.data(), ys, pool);
+          else
+            causal_conv1d_silu(x.data(), xs, n, ch, k, w.data(), bias.data(), tail.data(), y.data(), ys);
         };
         std::vector<float> y1, t1;
         run(nullptr, y1, t1);
@@ -289,8 +309,20 @@ TEST_CASE("softplus against double precision") {
   for (double v = -120.0; v <= 40.0; v += 1.0 / 512) x.push_back(float(v));
   std::mt19937 rng(14);
   for (float v : rand_vec(rng, 20000, -1.0f, 1.0f)) x.push_back(v * 1e-3f);
-  const float specials[] = {0.0f, -0.0f, 20.0f, 20.000002f, 19.999998f, -17.0f, -16.6f, 88.0f, 89.0f,
-                            -87.0f, -104.0f, -1e4f, 1e4f, std::numeric_limits<float>::infinity(),
+  const float specials[] = {0.0f,
+                            -0.0f,
+                            20.0f,
+                            20.000002f,
+                            19.999998f,
+                            -17.0f,
+                            -16.6f,
+                            88.0f,
+                            89.0f,
+                            -87.0f,
+                            -104.0f,
+                            -1e4f,
+                            1e4f,
+                            std::numeric_limits<float>::infinity(),
                             -std::numeric_limits<float>::infinity()};
   x.insert(x.end(), std::begin(specials), std::end(specials));
   auto check = [&](const std::string& name, void (*f)(const float*, size_t, float*)) {

@@ -133,9 +133,8 @@ using F32Fn = decltype(&gemm_f32_ref);
 
 Product f32_rows(F32Fn fn) {
   return [fn](DenseType, const void* w, size_t cols, const float* x, size_t xs, size_t n, size_t r0, size_t r1,
-              const float* bias, float* y, size_t ys) {
-    fn(static_cast<const float*>(w), cols, x, xs, n, r0, r1, bias, y, ys);
-  };
+              const float* bias, float* y,
+              size_t ys) { fn(static_cast<const float*>(w), cols, x, xs, n, r0, r1, bias, y, ys); };
 }
 
 const std::vector<DenseType> kAllTypes = {DenseType::kF32, DenseType::kF16, DenseType::kBF16};
@@ -157,7 +156,9 @@ TEST_CASE("pack_token_panels follows the layout") {
   }
 }
 
-TEST_CASE("gemm_f32_ref against double precision") { check_product(f32_rows(gemm_f32_ref), {DenseType::kF32}, {1, 2, 5}); }
+TEST_CASE("gemm_f32_ref against double precision") {
+  check_product(f32_rows(gemm_f32_ref), {DenseType::kF32}, {1, 2, 5});
+}
 
 TEST_CASE("gemm_dense_panels_ref against double precision") {
   check_product(on_panels(gemm_dense_panels_ref), kAllTypes, kPanelTokenCounts);

@@ -161,9 +161,9 @@ QuantResult run_quantized(const std::string& arch, fb::DType type) {
                                 ref.gen_step_logits.begin() + long((i - p + 1) * vocab));
       std::sort(sorted.begin(), sorted.end(), std::greater<float>());
       r.diverge_margin = sorted[0] - sorted[1];
-      MESSAGE(arch << " " << std::string(fb::EnumNameDType(type)) << ": greedy token " << i - p << " of " << got.size() - p
-                   << " is " << got[i] << ", transformers' " << ref.gen_ids[i] << " (its top-2 logit margin there "
-                   << r.diverge_margin << ")");
+      MESSAGE(arch << " " << std::string(fb::EnumNameDType(type)) << ": greedy token " << i - p << " of "
+                   << got.size() - p << " is " << got[i] << ", transformers' " << ref.gen_ids[i]
+                   << " (its top-2 logit margin there " << r.diverge_margin << ")");
       break;
     }
   return r;
@@ -188,8 +188,8 @@ TEST_CASE("q8 and q4 weights stay close to the f32 reference") {
       const std::string type_name = fb::EnumNameDType(type);
       CAPTURE(type_name);
       const QuantResult r = run_quantized(arch, type);
-      MESSAGE(arch << " " << std::string(fb::EnumNameDType(type)) << ": rms relative " << r.rms_prefill << ", worst scaled prefill "
-                   << r.worst_prefill << ", decode steps " << r.worst_step << ", greedy "
+      MESSAGE(arch << " " << std::string(fb::EnumNameDType(type)) << ": rms relative " << r.rms_prefill
+                   << ", worst scaled prefill " << r.worst_prefill << ", decode steps " << r.worst_step << ", greedy "
                    << std::string(r.greedy_equal ? "equal" : "differs"));
       const bool q8 = type == fb::DType::Q8;
       CHECK(r.rms_prefill < (q8 ? 0.04 : 0.3));

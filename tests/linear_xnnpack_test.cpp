@@ -1,11 +1,11 @@
 // LinearXnnpack against a naive double-precision product on odd shapes.
+#include "backends/cpu/linear_xnnpack.h"
+
 #include <doctest/doctest.h>
 
 #include <cmath>
 #include <random>
 #include <vector>
-
-#include "backends/cpu/linear_xnnpack.h"
 
 using eidetic::cpu::LinearXnnpack;
 
@@ -15,7 +15,9 @@ TEST_CASE("LinearXnnpack matches a naive product") {
   for (size_t in : {1, 65}) {
     for (size_t out : {1, 129}) {
       for (bool with_bias : {false, true}) {
-        CAPTURE(in); CAPTURE(out); CAPTURE(with_bias);
+        CAPTURE(in);
+        CAPTURE(out);
+        CAPTURE(with_bias);
         std::vector<float> w(out * in), bias(out);
         for (auto& v : w) v = u(rng);
         for (auto& v : bias) v = u(rng);

@@ -60,7 +60,7 @@ int main(int argc, char** argv) {
   double worst = 0;
   for (size_t i = 0; i < got.size(); ++i) {
     const double ref_v = (*want)[i], err = std::fabs(double(got[i]) - ref_v) / (1.0 + std::fabs(ref_v));
-    if (!(err <= 1e-4)) ++bad;  // NaN counts as bad
+    if (!(err <= 1e-4)) ++bad;                    // NaN counts as bad
     if (!std::isnan(worst) && !(err <= worst)) {  // the first NaN sticks
       worst = err;
       worst_at = i;

@@ -1,10 +1,11 @@
 // The model file: conversion round trips bit for bit, and the loader rejects
 // every damaged or hostile file with an error instead of reading out of bounds.
+#include "runtime/src/model/model_file.h"
+
 #include <cmath>
 #include <cstring>
 
 #include "runtime/src/core/half.h"
-#include "runtime/src/model/model_file.h"
 #include "tests/test_util.h"
 
 using namespace eidetic;
@@ -242,8 +243,8 @@ TEST_CASE("q8 and q4 files load, with every matrix quantized and the small param
       for (const fb::Tensor* t : *(*file)->model().tensors()) {
         CAPTURE(t->name()->str());
         const std::string name = t->name()->str();
-        const bool matrix = name.find("proj.weight") != std::string::npos || name.find("embeddings") != std::string::npos ||
-                            name.find("lm_head") != std::string::npos;
+        const bool matrix = name.find("proj.weight") != std::string::npos ||
+                            name.find("embeddings") != std::string::npos || name.find("lm_head") != std::string::npos;
         // --quant q4 keeps the embedding and LM head in q8.
         const bool vocab = name.find("embeddings") != std::string::npos || name.find("lm_head") != std::string::npos;
         const fb::DType want = vocab && type == fb::DType::Q4 ? fb::DType::Q8 : type;

@@ -43,8 +43,8 @@ std::string text_file() {
 }
 
 json run_program(const std::string& args) {
-  const std::string cmd = std::string(EIDETIC_PERPLEXITY) + " -m " + demo_model() + " -f " + text_file() +
-                          " --json " + args;
+  const std::string cmd =
+      std::string(EIDETIC_PERPLEXITY) + " -m " + demo_model() + " -f " + text_file() + " --json " + args;
   std::FILE* p = popen(cmd.c_str(), "r");
   REQUIRE(p != nullptr);
   std::string out;

@@ -120,11 +120,13 @@ TEST_CASE("quantize_acts: half a step, the documented order, zero padding") {
         for (size_t g = 0; g < groups; ++g) {
           double amax = 0;
           long sum = 0;
-          for (size_t c = g * 32; c < std::min(cols, g * 32 + 32); ++c) amax = std::max(amax, std::fabs(double(x[t * stride + c])));
+          for (size_t c = g * 32; c < std::min(cols, g * 32 + 32); ++c)
+            amax = std::max(amax, std::fabs(double(x[t * stride + c])));
           const double d = acts.d[t * groups + g];
           CHECK(d == doctest::Approx(amax / 127).epsilon(1e-6));
           for (size_t i = 0; i < 32; ++i) sum += acts.q[t * pc + g * 32 + i];
-          if (type == QuantType::kQ4) CHECK(acts.corr[t * groups + g] == doctest::Approx(8 * d * double(sum)).epsilon(1e-6));
+          if (type == QuantType::kQ4)
+            CHECK(acts.corr[t * groups + g] == doctest::Approx(8 * d * double(sum)).epsilon(1e-6));
           for (size_t c = g * 32; c < g * 32 + 32; ++c) {
             const double v = acts.value(type, t, c, pc);
             if (c < cols)

@@ -194,7 +194,8 @@ void check_round_trip(const std::string& eid, const std::string& ckpt_dir, fb::D
             if (n >= qmin && n <= qmax && std::fabs(x - double(n) * s) < std::fabs(x - v) - std::fabs(s) * 1e-6)
               nearest = false;
           if (q8 && !(std::fabs(v - x) <= std::fabs(s) / 2 * (1 + 1e-6))) nearest = false;
-          if (!nearest && ++bad <= 3) MESSAGE("row " << r << " col " << c << ": " << v << " for " << x << ", step " << s);
+          if (!nearest && ++bad <= 3)
+            MESSAGE("row " << r << " col " << c << ": " << v << " for " << x << ", step " << s);
         }
         bool scale_ok;
         if (q8) {
@@ -294,10 +295,12 @@ std::vector<float> normal(std::mt19937& rng, size_t n, float sd) {
 std::string odd_mamba_checkpoint() {
   const std::string dir = fresh_dir("odd-mamba");
   const uint64_t h = 40, di = 72, ds = 5, r = 3, vocab = 300, k = 4;
-  json config = {{"model_type", "mamba"},      {"hidden_size", h},      {"intermediate_size", di},
-                 {"state_size", ds},           {"time_step_rank", r},   {"conv_kernel", k},
-                 {"vocab_size", vocab},        {"num_hidden_layers", 2}, {"layer_norm_epsilon", 1e-5},
-                 {"tie_word_embeddings", false}, {"use_bias", false},   {"use_conv_bias", true}};
+  json config = {{"model_type", "mamba"},      {"hidden_size", h},
+                 {"intermediate_size", di},    {"state_size", ds},
+                 {"time_step_rank", r},        {"conv_kernel", k},
+                 {"vocab_size", vocab},        {"num_hidden_layers", 2},
+                 {"layer_norm_epsilon", 1e-5}, {"tie_word_embeddings", false},
+                 {"use_bias", false},          {"use_conv_bias", true}};
   test::write_file(dir + "/config.json", [&] {
     const std::string s = config.dump(2);
     return std::vector<uint8_t>(s.begin(), s.end());
@@ -331,10 +334,20 @@ std::string odd_mamba2_checkpoint() {
   const std::string dir = fresh_dir("odd-mamba2");
   const uint64_t h = 40, nh = 3, hd = 8, di = nh * hd, ds = 5, ng = 1, vocab = 300, k = 4;
   const uint64_t conv = di + 2 * ng * ds, proj = di + conv + nh;
-  json config = {{"model_type", "mamba2"}, {"hidden_size", h},   {"num_heads", nh},        {"head_dim", hd},
-                 {"state_size", ds},       {"n_groups", ng},     {"conv_kernel", k},       {"vocab_size", vocab},
-                 {"num_hidden_layers", 2}, {"layer_norm_epsilon", 1e-5}, {"tie_word_embeddings", true},
-                 {"use_bias", false},      {"use_conv_bias", true}, {"chunk_size", 8}};
+  json config = {{"model_type", "mamba2"},
+                 {"hidden_size", h},
+                 {"num_heads", nh},
+                 {"head_dim", hd},
+                 {"state_size", ds},
+                 {"n_groups", ng},
+                 {"conv_kernel", k},
+                 {"vocab_size", vocab},
+                 {"num_hidden_layers", 2},
+                 {"layer_norm_epsilon", 1e-5},
+                 {"tie_word_embeddings", true},
+                 {"use_bias", false},
+                 {"use_conv_bias", true},
+                 {"chunk_size", 8}};
   test::write_file(dir + "/config.json", [&] {
     const std::string s = config.dump(2);
     return std::vector<uint8_t>(s.begin(), s.end());

@@ -2,12 +2,13 @@
 // parameter counts, the tensor names and shapes transformers uses, value
 // ranges that keep activations finite, determinism, and the whole path
 // random checkpoint → eidetic-convert → load → run with finite logits.
+#include "converter/random_checkpoint.h"
+
 #include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "converter/random_checkpoint.h"
 #include "runtime/src/session/session.h"
 #include "tests/test_util.h"
 
@@ -210,8 +211,9 @@ TEST_CASE("random checkpoint: converted and run, in f32, f16 and bf16, the logit
       CAPTURE(shape);
       CAPTURE(tag);
       const std::string dir = write_reduced(shape, 1, dtype, std::string("run-") + tag);
-      CHECK(read_json(dir + "/config.json")["dtype"] ==
-            (dtype == RandomDType::kF32 ? "float32" : dtype == RandomDType::kF16 ? "float16" : "bfloat16"));
+      CHECK(read_json(dir + "/config.json")["dtype"] == (dtype == RandomDType::kF32   ? "float32"
+                                                         : dtype == RandomDType::kF16 ? "float16"
+                                                                                      : "bfloat16"));
       ConvertOptions co;
       co.checkpoint_dir = dir;
       co.output = dir + ".eid";

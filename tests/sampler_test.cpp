@@ -5,8 +5,6 @@
 
 #include <doctest/doctest.h>
 
-#include "backends/top_k.h"
-
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -19,6 +17,8 @@
 #include <set>
 #include <string>
 #include <vector>
+
+#include "backends/top_k.h"
 
 // --- allocation counter: replacing the global operator new lets the test
 // check that sample() and accept() never allocate. Only this executable.
@@ -236,10 +236,9 @@ TEST_CASE("the same seed gives the same tokens; different seeds differ") {
 TEST_CASE("the generator is xoshiro256** seeded by splitmix64, bit for bit") {
   // splitmix64 from state 42 gives these four words (published reference
   // outputs), and xoshiro256** from them starts with these four values.
-  RefXoshiro ref{{0xbdd732262feb6e95ull, 0x28efe333b266f103ull, 0x47526757130f9f52ull,
-                  0x581ce1ff0e4ae394ull}};
-  const uint64_t published[] = {0x15780b2e0c2ec716ull, 0x6104d9866d113a7eull,
-                                0xae17533239e499a1ull, 0xecb8ad4703b360a1ull};
+  RefXoshiro ref{{0xbdd732262feb6e95ull, 0x28efe333b266f103ull, 0x47526757130f9f52ull, 0x581ce1ff0e4ae394ull}};
+  const uint64_t published[] = {0x15780b2e0c2ec716ull, 0x6104d9866d113a7eull, 0xae17533239e499a1ull,
+                                0xecb8ad4703b360a1ull};
   // 256 equal logits: weights are all exactly 1, so the token is
   // floor(u * 256) with u = (x >> 11) / 2^53, i.e. the top 8 bits of x.
   std::vector<float> flat(256, 0.5f);
@@ -341,8 +340,7 @@ TEST_CASE("top_p keeps the smallest most-likely prefix reaching the mass") {
     float top_p;
     std::set<int32_t> kept;
   };
-  for (const Case& c : {Case{0.3f, {1}}, Case{0.7f, {1, 3}}, Case{0.85f, {1, 3, 2}},
-                        Case{0.97f, {1, 3, 2, 0}}}) {
+  for (const Case& c : {Case{0.3f, {1}}, Case{0.7f, {1, 3}}, Case{0.85f, {1, 3, 2}}, Case{0.97f, {1, 3, 2, 0}}}) {
     SamplerParams p = plain(77);
     p.top_p = c.top_p;
     Sampler s = make(p, 4);
@@ -386,8 +384,8 @@ TEST_CASE("top_p and min_p together keep the intersection of their cuts") {
     float top_p, min_p;
     std::set<int32_t> kept;
   };
-  for (const Case& c : {Case{0.85f, 0.6f, {1, 3}},      // top-p {1,3,4}, min-p {1,3}
-                        Case{0.6f, 0.1f, {1, 3}},       // top-p {1,3}, min-p {1,2,3,4}
+  for (const Case& c : {Case{0.85f, 0.6f, {1, 3}},           // top-p {1,3,4}, min-p {1,3}
+                        Case{0.6f, 0.1f, {1, 3}},            // top-p {1,3}, min-p {1,2,3,4}
                         Case{0.95f, 0.1f, {1, 3, 4, 2}}}) {  // top-p {1,3,4,2}
     SamplerParams p = plain(8);
     p.top_p = c.top_p;
@@ -570,7 +568,7 @@ TEST_CASE("candidates_needed: the top-k plus the penalty window, or 0 for the wh
   p.top_k = 40;
   CHECK(make(p, 100).candidates_needed() == 40);
   CHECK(make(p, 40).candidates_needed() == 0);  // as many as the vocabulary
-  p.repeat_penalty = 0.8f;  // raises recent tokens: any may enter the top
+  p.repeat_penalty = 0.8f;                      // raises recent tokens: any may enter the top
   CHECK(make(p, 100).candidates_needed() == 0);
 }
 

@@ -1,5 +1,7 @@
 // Sessions: constant memory while decoding, reset and copy semantics, token id
 // validation, and prefill in one call against the same tokens one at a time.
+#include "runtime/src/session/session.h"
+
 #include <malloc.h>
 
 #include <algorithm>
@@ -10,7 +12,6 @@
 #include <cstring>
 #include <new>
 
-#include "runtime/src/session/session.h"
 #include "tests/test_util.h"
 
 // ---- allocation counting ----------------------------------------------------
@@ -204,8 +205,7 @@ TEST_CASE("decoding 100,000 tokens allocates nothing") {
         // Half the run feeds a fixed pattern over the whole vocabulary, half
         // feeds back the argmax, as greedy generation does.
         const float* lg = l.session->logits();
-        const int32_t next =
-            i % 2 ? pattern(i, vocab) : int32_t(std::max_element(lg, lg + vocab) - lg);
+        const int32_t next = i % 2 ? pattern(i, vocab) : int32_t(std::max_element(lg, lg + vocab) - lg);
         if (!l.session->decode(next).is_ok()) ++failures;
         lg = l.session->logits();
         for (uint32_t k = 0; k < vocab; ++k) non_finite += !std::isfinite(lg[k]);
@@ -282,8 +282,8 @@ TEST_CASE("copy_from makes a session continue bit-identically") {
 
 TEST_CASE("copy between sessions of different models is an error and changes nothing") {
   // mamba and mamba_untied have states of the same shape; mamba2 does not.
-  const std::pair<const char*, const char*> pairs[] = {{"mamba", "mamba_untied"}, {"mamba", "mamba2"},
-                                                      {"mamba2", "mamba"}};
+  const std::pair<const char*, const char*> pairs[] = {
+      {"mamba", "mamba_untied"}, {"mamba", "mamba2"}, {"mamba2", "mamba"}};
   for (const auto& [dst_arch, src_arch] : pairs) {
     CAPTURE(dst_arch);
     CAPTURE(src_arch);

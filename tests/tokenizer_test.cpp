@@ -2,6 +2,8 @@
 // come out id for id; on top, properties that must hold for any input
 // (no crash on arbitrary bytes or ids, round trips, streaming = full decode)
 // and the converter's refusals of what the runtime does not reproduce.
+#include "runtime/src/tokenizer/tokenizer.h"
+
 #include <doctest/doctest.h>
 
 #include <cstdio>
@@ -15,7 +17,6 @@
 
 #include "converter/tokenizer_json.h"
 #include "runtime/src/tokenizer/pre_tokenizer.h"
-#include "runtime/src/tokenizer/tokenizer.h"
 #include "runtime/src/tokenizer/unicode.h"
 
 using eidetic::Tokenizer;
@@ -49,9 +50,9 @@ std::string decode_ok(const Tokenizer& t, const std::vector<int32_t>& ids, bool 
 
 // Random valid UTF-8 drawn from ASCII, Latin, CJK, emoji, spaces, marks.
 std::string random_utf8(std::mt19937& rng, size_t chars) {
-  static const uint32_t kRanges[][2] = {{0x20, 0x7E}, {0x09, 0x0D}, {0xA0, 0x2FF}, {0x300, 0x36F},
-                                        {0x370, 0x52F}, {0x2000, 0x206F}, {0x3000, 0x30FF},
-                                        {0x4E00, 0x9FFF}, {0xAC00, 0xD7A3}, {0x1F300, 0x1FAFF}};
+  static const uint32_t kRanges[][2] = {{0x20, 0x7E},     {0x09, 0x0D},      {0xA0, 0x2FF},    {0x300, 0x36F},
+                                        {0x370, 0x52F},   {0x2000, 0x206F},  {0x3000, 0x30FF}, {0x4E00, 0x9FFF},
+                                        {0xAC00, 0xD7A3}, {0x1F300, 0x1FAFF}};
   std::string s;
   for (size_t i = 0; i < chars; ++i) {
     const uint32_t pick = rng() % 2 ? 2 : 10;  // half the time ASCII only
@@ -227,11 +228,16 @@ TEST_CASE("streaming holds back a split character") {
 TEST_CASE("invalid UTF-8 input is repaired with U+FFFD before tokenizing") {
   for (const char* name : kNames) {
     const Tokenizer t = load(name);
-    CHECK(t.encode("a\xFF" "b") == t.encode("a\xEF\xBF\xBD" "b"));
+    CHECK(t.encode("a\xFF"
+                   "b") == t.encode("a\xEF\xBF\xBD"
+                                    "b"));
     // A truncated sequence is one maximal subpart: one U+FFFD.
     CHECK(t.encode("x\xE6\x97") == t.encode("x\xEF\xBF\xBD"));
     CHECK(t.encode("\xC0\xAF") == t.encode("\xEF\xBF\xBD\xEF\xBF\xBD"));
-    CHECK(decode_ok(t, t.encode("a\xFF" "b")) == "a\xEF\xBF\xBD" "b");
+    CHECK(decode_ok(t, t.encode("a\xFF"
+                                "b")) ==
+          "a\xEF\xBF\xBD"
+          "b");
   }
 }
 
@@ -251,9 +257,9 @@ TEST_CASE("UTF-8 helpers follow the maximal-subpart rule") {
 TEST_CASE("Unicode classes from the generated table") {
   using namespace eidetic::unicode;
   CHECK(is_letter('a'));
-  CHECK(is_letter(0x65E5));   // 日
-  CHECK(is_number(0x0663));   // ARABIC-INDIC DIGIT THREE
-  CHECK(is_number(0x00BD));   // ½ (No)
+  CHECK(is_letter(0x65E5));  // 日
+  CHECK(is_number(0x0663));  // ARABIC-INDIC DIGIT THREE
+  CHECK(is_number(0x00BD));  // ½ (No)
   CHECK(is_whitespace(0x3000));
   CHECK(is_whitespace(0x85));
   CHECK_FALSE(is_whitespace(0x200B));  // zero width space is not White_Space
@@ -264,10 +270,10 @@ TEST_CASE("Unicode classes from the generated table") {
 
 TEST_CASE("NFC") {
   using eidetic::unicode::nfc;
-  CHECK(nfc("e\xCC\x81") == "\xC3\xA9");                    // e + U+0301 -> é
-  CHECK(nfc("\xE1\x84\x80\xE1\x85\xA1") == "\xEA\xB0\x80");  // ᄀ + ᅡ -> 가
+  CHECK(nfc("e\xCC\x81") == "\xC3\xA9");                      // e + U+0301 -> é
+  CHECK(nfc("\xE1\x84\x80\xE1\x85\xA1") == "\xEA\xB0\x80");   // ᄀ + ᅡ -> 가
   CHECK(nfc("a\xCC\xA3\xCC\x87") == "\xE1\xBA\xA1\xCC\x87");  // reordering then composing
-  CHECK(nfc("\xE2\x84\xAB") == "\xC3\x85");                  // Å (U+212B) is a singleton
+  CHECK(nfc("\xE2\x84\xAB") == "\xC3\x85");                   // Å (U+212B) is a singleton
   CHECK(nfc("plain ascii") == "plain ascii");
 }
 
@@ -275,16 +281,14 @@ TEST_CASE("GPT-2 split pattern") {
   using P = eidetic::SplitPattern;
   CHECK(split(P::kGpt2, "Hello world's  end\n\n") ==
         std::vector<std::string>{"Hello", " world", "'s", " ", " end", "\n\n"});
-  CHECK(split(P::kGpt2, "x  \ty 12abc ?!") ==
-        std::vector<std::string>{"x", "  ", "\t", "y", " 12", "abc", " ?!"});
+  CHECK(split(P::kGpt2, "x  \ty 12abc ?!") == std::vector<std::string>{"x", "  ", "\t", "y", " 12", "abc", " ?!"});
   CHECK(split(P::kGpt2, "I'M") == std::vector<std::string>{"I", "'", "M"});
 }
 
 TEST_CASE("Llama-3 and Qwen2 split patterns") {
   using P = eidetic::SplitPattern;
   CHECK(split(P::kLlama3, "I'M 1234567 x.Foo\n\n  bar!!\n") ==
-        std::vector<std::string>{"I", "'M", " ", "123", "456", "7", " x", ".Foo", "\n\n", " ", " bar",
-                                 "!!\n"});
+        std::vector<std::string>{"I", "'M", " ", "123", "456", "7", " x", ".Foo", "\n\n", " ", " bar", "!!\n"});
   CHECK(split(P::kQwen2, "ab 123") == std::vector<std::string>{"ab", " ", "1", "2", "3"});
   CHECK(split(P::kLlama3, "\tfoo  \n bar") == std::vector<std::string>{"\tfoo", "  \n", " bar"});
 }
@@ -306,13 +310,11 @@ TEST_CASE("converter: unsupported configurations are errors naming the piece") {
   j["model"]["type"] = "Unigram";
   expect_error(j, "unigram", "Unigram");
   j = base;
-  j["pre_tokenizer"] = {{"type", "Sequence"},
-                        {"pretokenizers",
-                         {{{"type", "Split"},
-                           {"pattern", {{"Regex", "\\w+|[^\\w\\s]+"}}},
-                           {"behavior", "Isolated"},
-                           {"invert", false}},
-                          {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", false}}}}};
+  j["pre_tokenizer"] = {
+      {"type", "Sequence"},
+      {"pretokenizers",
+       {{{"type", "Split"}, {"pattern", {{"Regex", "\\w+|[^\\w\\s]+"}}}, {"behavior", "Isolated"}, {"invert", false}},
+        {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", false}}}}};
   expect_error(j, "regex", "\\\\w+|[^\\\\w\\\\s]+");
   j = base;
   j["normalizer"] = {{"type", "Lowercase"}};
@@ -335,8 +337,8 @@ TEST_CASE("converter: unsupported configurations are errors naming the piece") {
   j["decoder"]["decoders"][3]["start"] = 2;
   expect_error(j, "strip2", "Strip");
   j = ms;
-  j["pre_tokenizer"] = {{"type", "Metaspace"}, {"replacement", "\xE2\x96\x81"}, {"prepend_scheme", "first"},
-                        {"split", true}};
+  j["pre_tokenizer"] = {
+      {"type", "Metaspace"}, {"replacement", "\xE2\x96\x81"}, {"prepend_scheme", "first"}, {"split", true}};
   expect_error(j, "mssplit", "split");
 
   auto missing = eidetic::convert::parse_tokenizer_json("/nonexistent/tokenizer.json");
@@ -413,8 +415,7 @@ TEST_CASE("BPE merges agree with a naive greedy reference on long words") {
       size_t best = ids.size();
       for (size_t i = 0; i + 1 < ids.size(); ++i) {
         auto it = rank.find({ids[i], ids[i + 1]});
-        if (it != rank.end() && (best == ids.size() || it->second < rank.at({ids[best], ids[best + 1]})))
-          best = i;
+        if (it != rank.end() && (best == ids.size() || it->second < rank.at({ids[best], ids[best + 1]}))) best = i;
       }
       if (best == ids.size()) break;
       ids[best] = id_of.at(d.vocab[ids[best]] + d.vocab[ids[best + 1]]);

@@ -123,9 +123,9 @@ TEST_CASE("vulkan: generate with the candidates selected on the device picks the
   SamplerParams greedy, greedy_pen, sampled, wide, no_top_k;
   greedy.temperature = 0, greedy.repeat_penalty = 1.0f;
   greedy_pen.temperature = 0, greedy_pen.repeat_penalty = 1.3f;
-  sampled.seed = 5;                                         // the defaults: top-k 40, top-p, min-p, penalty 1.1
+  sampled.seed = 5;                                             // the defaults: top-k 40, top-p, min-p, penalty 1.1
   wide.top_k = 300, wide.repeat_penalty = 1.0f, wide.seed = 2;  // past the device's 256
-  no_top_k.top_k = 0, no_top_k.seed = 3;                    // the full logits
+  no_top_k.top_k = 0, no_top_k.seed = 3;                        // the full logits
   for (const SamplerParams& sp : {greedy, greedy_pen, sampled, wide, no_top_k}) {
     CAPTURE(sp.temperature);
     CAPTURE(sp.top_k);
@@ -233,7 +233,8 @@ TEST_CASE("vulkan: q8 and q4 weights stay close to the f32 reference") {
         const size_t steps = ref.gen_step_logits.size() / vocab;
         float worst_step = 0, worst_cpu = 0;
         for (size_t s = 0; s < steps; ++s) {
-          worst_step = std::max(worst_step, worst_error(l.session->logits(), ref.gen_step_logits.data() + s * vocab, vocab));
+          worst_step =
+              std::max(worst_step, worst_error(l.session->logits(), ref.gen_step_logits.data() + s * vocab, vocab));
           worst_cpu = std::max(worst_cpu, worst_error(l.session->logits(), cpu.session->logits(), vocab));
           if (s + 1 < steps) {
             REQUIRE(l.session->decode(ref.gen_ids[p + s]).is_ok());

@@ -3,8 +3,11 @@
 // the matrix products against a double-precision sum over the weights as
 // stored (f32, f16, bf16, q8, q4). On lavapipe, with the validation layer on
 // and required to stay silent (tests/vulkan_test_env.h).
+#include <doctest/doctest.h>
+
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -14,9 +17,6 @@
 #include "backends/vulkan/vk_ops.h"
 #include "backends/vulkan/vk_weights.h"
 #include "runtime/src/core/half.h"
-#include <doctest/doctest.h>
-
-#include <cstring>
 #include "tests/vulkan_test_env.h"
 
 using namespace eidetic;
@@ -94,7 +94,8 @@ struct Gpu {
     vk::full_barrier(*cmd);
     VkBufferCopy region{off * 4, 0, count * 4};
     vkCmdCopyBuffer(*cmd, src.handle(), staging.handle(), 1, &region);
-    VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER, nullptr, VK_ACCESS_TRANSFER_WRITE_BIT, VK_ACCESS_HOST_READ_BIT};
+    VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER, nullptr, VK_ACCESS_TRANSFER_WRITE_BIT,
+                       VK_ACCESS_HOST_READ_BIT};
     vkCmdPipelineBarrier(*cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &mb, 0, nullptr, 0,
                          nullptr);
     REQUIRE(ctx->end_once(*cmd).is_ok());
@@ -156,7 +157,8 @@ TestMatrix make_matrix(fb::DType dtype, uint32_t rows, uint32_t cols, uint32_t s
       for (uint32_t r = 0; r < rows; ++r)
         for (uint32_t g = 0; g < groups; ++g) {
           float amax = 0;
-          for (uint32_t c = g * 32; c < std::min(cols, g * 32 + 32); ++c) amax = std::max(amax, std::fabs(w[r * cols + c]));
+          for (uint32_t c = g * 32; c < std::min(cols, g * 32 + 32); ++c)
+            amax = std::max(amax, std::fabs(w[r * cols + c]));
           const uint16_t dh = f32_to_f16(amax / (q4 ? 7.0f : 127.0f));
           const float d = f16_to_f32(dh);
           m.scales[r * groups + g] = dh;
@@ -179,7 +181,8 @@ TestMatrix make_matrix(fb::DType dtype, uint32_t rows, uint32_t cols, uint32_t s
 }
 
 vk::WeightMatrix upload(Gpu& g, const TestMatrix& m) {
-  auto w = g.weights->upload(m.dtype, m.rows, m.cols, m.data.data(), m.padded, m.scales.empty() ? nullptr : m.scales.data());
+  auto w =
+      g.weights->upload(m.dtype, m.rows, m.cols, m.data.data(), m.padded, m.scales.empty() ? nullptr : m.scales.data());
   REQUIRE_MESSAGE(w.is_ok(), w.status().message());
   REQUIRE(g.weights->finish().is_ok());
   return std::move(w).value();
@@ -217,7 +220,9 @@ TEST_CASE("vulkan: matrix-vector and matrix-matrix products, every weight type")
           g.put(g.act, x_off, x);
           g.put(g.act, y_off, y0);
           std::vector<vk::Step> steps;
-          REQUIRE(g.ops().linear(steps, w, (flags & vk::kBias) ? &bias_s : nullptr, {x_off, xs}, {y_off, ys}, flags).is_ok());
+          REQUIRE(g.ops()
+                      .linear(steps, w, (flags & vk::kBias) ? &bias_s : nullptr, {x_off, xs}, {y_off, ys}, flags)
+                      .is_ok());
           g.run(steps, vk::PassInfo{n, false, true});
           std::vector<float> want = y0;
           for (uint32_t t = 0; t < n; ++t)
@@ -274,7 +279,8 @@ TEST_CASE("vulkan: the pre-norm and the one-token causal conv fused into the mat
     Gpu g(4096, 1024);
     const TestMatrix tm = make_matrix(type, rows, hidden, 13);
     const vk::WeightMatrix w = upload(g, tm);
-    const std::vector<float> nw = random_vec(hidden, 14), cw = random_vec(channels * k, 15), cb = random_vec(channels, 16);
+    const std::vector<float> nw = random_vec(hidden, 14), cw = random_vec(channels * k, 15),
+                             cb = random_vec(channels, 16);
     const vk::Slice nws = g.vec(nw), cws = g.vec(cw), cbs = g.vec(cb);
     std::vector<float> tail = random_vec((k - 1) * channels, 17);
     g.put(g.state, 3, tail);
@@ -315,7 +321,8 @@ TEST_CASE("vulkan: Mamba-2's gated RMSNorm fused into out_proj's matrix-vector p
   const vk::Slice nws = g.vec(nw);
   for (uint32_t n : {1u, 3u}) {
     CAPTURE(n);
-    const std::vector<float> y = random_vec(n * dim, 43, -2, 2), z = random_vec(n * zs, 44, -3, 3), h = random_vec(n * rows, 45);
+    const std::vector<float> y = random_vec(n * dim, 43, -2, 2), z = random_vec(n * zs, 44, -3, 3),
+                             h = random_vec(n * rows, 45);
     g.put(g.act, 0, y);
     g.put(g.act, 1000, z);
     g.put(g.act, 2000, h);
@@ -386,7 +393,9 @@ TEST_CASE("vulkan: Q8 / Q4 matrix-vector products in integer dot products equal 
           g->put(g->act, x_off, x);
           g->put(g->act, y_off, y0);
           std::vector<vk::Step> steps;
-          REQUIRE(g->ops().linear(steps, w, (flags & vk::kBias) ? &bias_s : nullptr, {x_off, xs}, {y_off, ys}, flags).is_ok());
+          REQUIRE(g->ops()
+                      .linear(steps, w, (flags & vk::kBias) ? &bias_s : nullptr, {x_off, xs}, {y_off, ys}, flags)
+                      .is_ok());
           g->run(steps, vk::PassInfo{n, false, true});
           const std::vector<float> prod = cpu_quant_product(tm, x, xs, n);
           std::vector<float> want = y0;
@@ -545,7 +554,8 @@ TEST_CASE("vulkan: causal conv1d + SiLU, prompt and single steps, tail carried")
     REQUIRE(g.ops().conv1d(steps, channels, k, ws, &bs, g.state.slice(), tail_off, {2, xs}, {1000, channels}).is_ok());
     g.run(steps, vk::PassInfo{n, false, true});
     std::vector<float> want(n * channels);
-    cpu::causal_conv1d_silu_ref(x.data() + 2, xs, n, channels, k, w.data(), b.data(), tail.data(), want.data(), channels);
+    cpu::causal_conv1d_silu_ref(x.data() + 2, xs, n, channels, k, w.data(), b.data(), tail.data(), want.data(),
+                                channels);
     check_close(g.get(g.act, 1000, n * channels), want, 2e-6f, "conv1d y");
     check_close(g.get(g.state, tail_off, tail.size()), tail, 0.0f, "conv1d tail");
   }
@@ -600,7 +610,8 @@ TEST_CASE("vulkan: Mamba-1 scan with dt_proj computed in it for one token, every
       auto g = int_dot ? int_dot_gpu(8192, 4096) : std::make_unique<Gpu>(8192, 4096);
       const TestMatrix tm = make_matrix(type, di, rank, 71);
       const vk::WeightMatrix dt_proj = upload(*g, tm);
-      const std::vector<float> a_log = random_vec(di * ds, 72, -1, 1.5f), d = random_vec(di, 73), bias = random_vec(di, 74);
+      const std::vector<float> a_log = random_vec(di * ds, 72, -1, 1.5f), d = random_vec(di, 73),
+                               bias = random_vec(di, 74);
       std::vector<float> a(a_log.size());
       for (size_t i = 0; i < a.size(); ++i) a[i] = -std::exp(a_log[i]);
       const vk::Slice as = g->vec(a), dsl = g->vec(d), bs = g->vec(bias);
@@ -647,7 +658,8 @@ TEST_CASE("vulkan: Mamba-1 scan with dt_proj computed in it for one token, every
 // n = 7 and 1 run the recurrence (ssd_scan.comp); 40 and 100 the chunked
 // form (ssd_chunked.comp: chunks of 32, the last one partial), held against
 // both the CPU's recurrence and its chunked form in the same chunks.
-TEST_CASE("vulkan: Mamba-2 scan, token by token and chunked, against the CPU reference (dt's softplus, bias, clamp fused)") {
+TEST_CASE(
+    "vulkan: Mamba-2 scan, token by token and chunked, against the CPU reference (dt's softplus, bias, clamp fused)") {
   const uint32_t nh = 6, hd = 21, ng = 2, n_state = 24, di = nh * hd, cw = di + 2 * ng * n_state, pw = 40;
   for (uint32_t d_state : {n_state, 200u}) {  // 200: several states per thread
     CAPTURE(d_state);
@@ -749,8 +761,8 @@ TEST_CASE("vulkan: the device is found and described") {
   auto ctx = vk::Context::create(0, true);
   REQUIRE(ctx.is_ok());
   const auto& info = (*ctx)->info();
-  MESSAGE(info.name << ": subgroup size " << info.subgroup_size << ", subgroup arithmetic "
-                    << info.subgroup_arithmetic << ", max storage binding " << info.max_storage_buffer_range << " B, fp16 " << info.float16
+  MESSAGE(info.name << ": subgroup size " << info.subgroup_size << ", subgroup arithmetic " << info.subgroup_arithmetic
+                    << ", max storage binding " << info.max_storage_buffer_range << " B, fp16 " << info.float16
                     << ", int8 " << info.int8);
   CHECK(info.max_storage_buffer_range > 0);
   auto bad = vk::Context::create(int(devices->size()), true);
@@ -769,7 +781,8 @@ TEST_CASE("vulkan: the validation layer is live and its messages are counted") {
   bi.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO;
   bi.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT;
   VkBuffer b = VK_NULL_HANDLE;
-  if (vkCreateBuffer((*ctx)->device(), &bi, nullptr, &b) == VK_SUCCESS && b) vkDestroyBuffer((*ctx)->device(), b, nullptr);
+  if (vkCreateBuffer((*ctx)->device(), &bi, nullptr, &b) == VK_SUCCESS && b)
+    vkDestroyBuffer((*ctx)->device(), b, nullptr);
   CHECK(vk::validation_counts().errors > 0);
   vk::reset_validation_counts();
 }

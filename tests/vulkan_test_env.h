@@ -27,12 +27,12 @@ inline bool setup_vulkan_env() {
 inline const bool kVulkanEnvReady = setup_vulkan_env();
 
 // Validation messages so far, as a doctest check (zero errors and warnings).
-#define CHECK_NO_VALIDATION_MESSAGES()                                                       \
-  do {                                                                                       \
-    const auto vc_ = ::eidetic::vk::validation_counts();                                     \
-    INFO("first validation message: " << vc_.first);                                         \
-    CHECK(vc_.errors == 0);                                                                  \
-    CHECK(vc_.warnings == 0);                                                                \
+#define CHECK_NO_VALIDATION_MESSAGES()                   \
+  do {                                                   \
+    const auto vc_ = ::eidetic::vk::validation_counts(); \
+    INFO("first validation message: " << vc_.first);     \
+    CHECK(vc_.errors == 0);                              \
+    CHECK(vc_.warnings == 0);                            \
   } while (0)
 
 }  // namespace eidetic::test

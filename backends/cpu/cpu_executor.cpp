@@ -34,8 +34,8 @@ class CpuSession : public BackendSession {
   }
 
   std::vector<float> state_, h_, scratch_;
-  std::vector<float> logits_;  // the last token's, when only candidates are handed back
-  std::vector<uint64_t> rank_; // select_top_k's scratch
+  std::vector<float> logits_;   // the last token's, when only candidates are handed back
+  std::vector<uint64_t> rank_;  // select_top_k's scratch
 };
 
 class CpuExecutor : public Executor {

@@ -55,10 +55,19 @@ Shape mamba_130m() {
   const uint64_t h = 768, layers = 24, vocab = 50280, ds = 16, k = 4, di = 2 * h, r = 48;
   Shape s;
   s.arch = "mamba";
-  s.config = {{"architectures", {"MambaForCausalLM"}}, {"model_type", "mamba"}, {"hidden_size", h},
-              {"intermediate_size", di}, {"num_hidden_layers", layers}, {"vocab_size", vocab},
-              {"state_size", ds}, {"conv_kernel", k}, {"expand", 2}, {"time_step_rank", r},
-              {"layer_norm_epsilon", 1e-5}, {"tie_word_embeddings", true}, {"use_bias", false},
+  s.config = {{"architectures", {"MambaForCausalLM"}},
+              {"model_type", "mamba"},
+              {"hidden_size", h},
+              {"intermediate_size", di},
+              {"num_hidden_layers", layers},
+              {"vocab_size", vocab},
+              {"state_size", ds},
+              {"conv_kernel", k},
+              {"expand", 2},
+              {"time_step_rank", r},
+              {"layer_norm_epsilon", 1e-5},
+              {"tie_word_embeddings", true},
+              {"use_bias", false},
               {"use_conv_bias", true}};
   const float ih = 1.0f / std::sqrt(float(h)), idi = 1.0f / std::sqrt(float(di)), ir = 1.0f / std::sqrt(float(r));
   s.tensors.push_back({"backbone.embeddings.weight", {vocab, h}, -0.05f, 0.05f});
@@ -84,11 +93,23 @@ Shape mamba2_130m() {
   const uint64_t conv_dim = di + 2 * ng * ds, proj = di + conv_dim + nh;
   Shape s;
   s.arch = "mamba2";
-  s.config = {{"architectures", {"Mamba2ForCausalLM"}}, {"model_type", "mamba2"}, {"hidden_size", h},
-              {"num_hidden_layers", layers}, {"vocab_size", vocab}, {"state_size", ds}, {"conv_kernel", k},
-              {"expand", 2}, {"head_dim", hd}, {"num_heads", nh}, {"n_groups", ng}, {"chunk_size", 256},
-              {"layer_norm_epsilon", 1e-5}, {"tie_word_embeddings", true}, {"use_bias", false},
-              {"use_conv_bias", true}, {"time_step_limit", {0.0, 1e30}}};
+  s.config = {{"architectures", {"Mamba2ForCausalLM"}},
+              {"model_type", "mamba2"},
+              {"hidden_size", h},
+              {"num_hidden_layers", layers},
+              {"vocab_size", vocab},
+              {"state_size", ds},
+              {"conv_kernel", k},
+              {"expand", 2},
+              {"head_dim", hd},
+              {"num_heads", nh},
+              {"n_groups", ng},
+              {"chunk_size", 256},
+              {"layer_norm_epsilon", 1e-5},
+              {"tie_word_embeddings", true},
+              {"use_bias", false},
+              {"use_conv_bias", true},
+              {"time_step_limit", {0.0, 1e30}}};
   const float ih = 1.0f / std::sqrt(float(h)), idi = 1.0f / std::sqrt(float(di));
   s.tensors.push_back({"backbone.embeddings.weight", {vocab, h}, -0.05f, 0.05f});
   for (uint64_t i = 0; i < layers; ++i) {
@@ -138,9 +159,7 @@ void write_checkpoint(const Shape& s, const std::string& dir) {
   }
 }
 
-double now_s() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
+double now_s() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
 [[noreturn]] void die(const std::string& what) {
   std::fprintf(stderr, "cpu_model_bench: %s\n", what.c_str());
@@ -158,19 +177,30 @@ int main(int argc, char** argv) {
       if (i + 1 >= argc) die("missing value after " + a);
       return argv[++i];
     };
-    if (a == "--arch") arch = next();
-    else if (a == "-p") n_prompt = std::stoul(next());
-    else if (a == "-n") n_gen = std::stoul(next());
-    else if (a == "-t") threads = next();
-    else if (a == "--batch") batch = std::stoul(next());
-    else if (a == "--reps") reps = std::stoul(next());
-    else if (a == "--dir") dir = next();
-    else die("unknown argument " + a);
+    if (a == "--arch")
+      arch = next();
+    else if (a == "-p")
+      n_prompt = std::stoul(next());
+    else if (a == "-n")
+      n_gen = std::stoul(next());
+    else if (a == "-t")
+      threads = next();
+    else if (a == "--batch")
+      batch = std::stoul(next());
+    else if (a == "--reps")
+      reps = std::stoul(next());
+    else if (a == "--dir")
+      dir = next();
+    else
+      die("unknown argument " + a);
   }
   Shape shape;
-  if (arch == "mamba") shape = mamba_130m();
-  else if (arch == "mamba2") shape = mamba2_130m();
-  else die("--arch must be mamba or mamba2");
+  if (arch == "mamba")
+    shape = mamba_130m();
+  else if (arch == "mamba2")
+    shape = mamba2_130m();
+  else
+    die("--arch must be mamba or mamba2");
 
   const std::string ckpt = dir + "/" + arch + "-130m", model_path = ckpt + ".eid";
   if (!fs::exists(model_path)) {
@@ -217,10 +247,10 @@ int main(int argc, char** argv) {
       }
       best_decode = std::min(best_decode, now_s() - t0);
     }
-    std::printf("{\"model\":\"%s-130m\",\"threads\":%d,\"batch\":%zu,\"prompt\":%zu,\"prefill_tok_s\":%.1f,"
-                "\"gen\":%zu,\"decode_tok_s\":%.1f}\n",
-                arch.c_str(), nt, batch, n_prompt, double(n_prompt) / best_prefill, n_gen,
-                double(n_gen) / best_decode);
+    std::printf(
+        "{\"model\":\"%s-130m\",\"threads\":%d,\"batch\":%zu,\"prompt\":%zu,\"prefill_tok_s\":%.1f,"
+        "\"gen\":%zu,\"decode_tok_s\":%.1f}\n",
+        arch.c_str(), nt, batch, n_prompt, double(n_prompt) / best_prefill, n_gen, double(n_gen) / best_decode);
     std::fflush(stdout);
   }
   return 0;

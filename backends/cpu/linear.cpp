@@ -69,15 +69,9 @@ Result<Linear> Linear::create(const ModelFile& file, int weight, int bias, size_
   l.bias_ = bias >= 0 ? file.tensor_f32(bias) : nullptr;
   l.w_ = file.tensor_data(weight);
   switch (w.dtype()) {
-    case fb::DType::F32:
-      l.dense_ = DenseType::kF32;
-      return l;
-    case fb::DType::F16:
-      l.dense_ = DenseType::kF16;
-      return l;
-    case fb::DType::BF16:
-      l.dense_ = DenseType::kBF16;
-      return l;
+    case fb::DType::F32: l.dense_ = DenseType::kF32; return l;
+    case fb::DType::F16: l.dense_ = DenseType::kF16; return l;
+    case fb::DType::BF16: l.dense_ = DenseType::kBF16; return l;
     case fb::DType::Q8:
     case fb::DType::Q4: {
       EID_ASSIGN_OR_RETURN(l.quant_, quant_matrix(file, weight));
@@ -109,14 +103,14 @@ void Linear::run_dense(const float* x, size_t n, float* y, pthreadpool_t pool) c
   }
   if (dense_ == DenseType::kF32) {
     const auto* w = static_cast<const float*>(w_);
-    split_rows(out_, pool, [&](size_t r0, size_t r1) { gemm_f32(w, in_, x, x_stride_, n, r0, r1, bias_, y, y_stride_); });
+    split_rows(out_, pool,
+               [&](size_t r0, size_t r1) { gemm_f32(w, in_, x, x_stride_, n, r0, r1, bias_, y, y_stride_); });
     return;
   }
   const auto* w = static_cast<const uint16_t*>(w_);
   const bool bf16 = dense_ == DenseType::kBF16;
-  split_rows(out_, pool, [&](size_t r0, size_t r1) {
-    gemm_half(w, bf16, in_, x, x_stride_, n, r0, r1, bias_, y, y_stride_);
-  });
+  split_rows(out_, pool,
+             [&](size_t r0, size_t r1) { gemm_half(w, bf16, in_, x, x_stride_, n, r0, r1, bias_, y, y_stride_); });
 }
 
 void Linear::run_quant(const float* x, size_t n, float* y, pthreadpool_t pool) const {
@@ -136,7 +130,8 @@ void Linear::run_quant(const float* x, size_t n, float* y, pthreadpool_t pool) c
     const QuantPanels packed{reinterpret_cast<int8_t*>(p), p + np * pc / 4,
                              reinterpret_cast<int32_t*>(p + np * pc / 4 + np * groups)};
     pack_quant_panels(quant_.type, acts, n, pc, packed);
-    split_rows(out_, pool, [&](size_t r0, size_t r1) { gemm_quant_panels(quant_, packed, n, r0, r1, bias_, y, y_stride_); });
+    split_rows(out_, pool,
+               [&](size_t r0, size_t r1) { gemm_quant_panels(quant_, packed, n, r0, r1, bias_, y, y_stride_); });
     return;
   }
   acts.corr = quant_.type == QuantType::kQ4 ? acts.d + n * groups : nullptr;

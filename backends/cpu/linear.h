@@ -24,8 +24,7 @@ class Linear {
  public:
   // weight: tensor index [out, in]; bias: tensor index [out] or -1. Rows of x
   // are x_stride floats apart, rows of y y_stride apart (0 = packed).
-  static Result<Linear> create(const ModelFile& file, int weight, int bias, size_t x_stride = 0,
-                               size_t y_stride = 0);
+  static Result<Linear> create(const ModelFile& file, int weight, int bias, size_t x_stride = 0, size_t y_stride = 0);
 
   Status run(const float* x, size_t n, float* y, pthreadpool_t pool) const;
 

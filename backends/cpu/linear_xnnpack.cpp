@@ -10,8 +10,8 @@ namespace eidetic::cpu {
 namespace {
 
 Status xnn_error(const char* what, xnn_status s) {
-  return {Code::kBackendError, std::string("XNNPACK ") + what + " failed (xnn_status " +
-                                   std::to_string(static_cast<int>(s)) + ")"};
+  return {Code::kBackendError,
+          std::string("XNNPACK ") + what + " failed (xnn_status " + std::to_string(static_cast<int>(s)) + ")"};
 }
 
 }  // namespace
@@ -22,8 +22,8 @@ Status xnnpack_init() {
   return Status::ok();
 }
 
-Result<LinearXnnpack> LinearXnnpack::create(const float* w, const float* bias, size_t in,
-                                            size_t out, size_t x_stride, size_t y_stride) {
+Result<LinearXnnpack> LinearXnnpack::create(const float* w, const float* bias, size_t in, size_t out, size_t x_stride,
+                                            size_t y_stride) {
   if (!w || in == 0 || out == 0) return invalid_argument("linear: null weights or empty shape");
   if (x_stride == 0) x_stride = in;
   if (y_stride == 0) y_stride = out;
@@ -32,8 +32,8 @@ Result<LinearXnnpack> LinearXnnpack::create(const float* w, const float* bias, s
   xnn_operator_t op = nullptr;
   const float inf = std::numeric_limits<float>::infinity();
   // flags 0: W is [out, in] (XNN_FLAG_TRANSPOSE_WEIGHTS would mean [in, out]).
-  const xnn_status s = xnn_create_fully_connected_nc_f32(in, out, x_stride, y_stride, w, bias,
-                                                         -inf, inf, /*flags=*/0, &op);
+  const xnn_status s =
+      xnn_create_fully_connected_nc_f32(in, out, x_stride, y_stride, w, bias, -inf, inf, /*flags=*/0, &op);
   if (s != xnn_status_success) return xnn_error("create_fully_connected_nc_f32", s);
   return LinearXnnpack(op, in, out);
 }
@@ -49,9 +49,7 @@ Status LinearXnnpack::run(const float* x, size_t n, float* y, pthreadpool_t pool
   return Status::ok();
 }
 
-LinearXnnpack::LinearXnnpack(LinearXnnpack&& o) noexcept : op_(o.op_), in_(o.in_), out_(o.out_) {
-  o.op_ = nullptr;
-}
+LinearXnnpack::LinearXnnpack(LinearXnnpack&& o) noexcept : op_(o.op_), in_(o.in_), out_(o.out_) { o.op_ = nullptr; }
 
 LinearXnnpack& LinearXnnpack::operator=(LinearXnnpack&& o) noexcept {
   if (this != &o) {

@@ -26,8 +26,8 @@ class LinearXnnpack {
  public:
   // w: [out, in] row-major; bias: [out] or null. Rows of x are x_stride floats
   // apart and rows of y y_stride apart (0 = packed: in, out).
-  static Result<LinearXnnpack> create(const float* w, const float* bias, size_t in, size_t out,
-                                      size_t x_stride = 0, size_t y_stride = 0);
+  static Result<LinearXnnpack> create(const float* w, const float* bias, size_t in, size_t out, size_t x_stride = 0,
+                                      size_t y_stride = 0);
 
   // y = x W^T + b for n rows; pool may be null (calling thread only).
   Status run(const float* x, size_t n, float* y, pthreadpool_t pool = nullptr);

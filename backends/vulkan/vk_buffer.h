@@ -71,7 +71,8 @@ class Arena {
 // submitted when it fills (and at flush()).
 class Uploader {
  public:
-  explicit Uploader(Context& ctx, VkDeviceSize staging_bytes = VkDeviceSize(64) << 20) : ctx_(ctx), cap_(staging_bytes) {}
+  explicit Uploader(Context& ctx, VkDeviceSize staging_bytes = VkDeviceSize(64) << 20)
+      : ctx_(ctx), cap_(staging_bytes) {}
   ~Uploader() { (void)flush(); }
   // fill(dst) writes exactly `bytes` bytes at dst.
   Status write(const Buffer& dst, VkDeviceSize offset, VkDeviceSize bytes, const std::function<void(void*)>& fill);

@@ -13,8 +13,8 @@ std::mutex g_validation_mutex;
 ValidationCounts g_validation;
 
 VKAPI_ATTR VkBool32 VKAPI_CALL on_debug_message(VkDebugUtilsMessageSeverityFlagBitsEXT severity,
-                                                VkDebugUtilsMessageTypeFlagsEXT, const VkDebugUtilsMessengerCallbackDataEXT* data,
-                                                void*) {
+                                                VkDebugUtilsMessageTypeFlagsEXT,
+                                                const VkDebugUtilsMessengerCallbackDataEXT* data, void*) {
   const bool error = severity & VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT;
   const bool warning = severity & VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT;
   if (!error && !warning) return VK_FALSE;
@@ -51,9 +51,7 @@ bool has_extension(const std::vector<VkExtensionProperties>& exts, const char* n
   return false;
 }
 
-Status no_device(const std::string& why) {
-  return {Code::kUnsupported, "no Vulkan device found: " + why};
-}
+Status no_device(const std::string& why) { return {Code::kUnsupported, "no Vulkan device found: " + why}; }
 
 // An instance with no layers: enough to list the devices.
 Result<VkInstance> make_instance(bool validation) {
@@ -119,7 +117,8 @@ std::string describe(VkPhysicalDevice d, size_t index) {
   VkPhysicalDeviceProperties p;
   vkGetPhysicalDeviceProperties(d, &p);
   return std::to_string(index) + ": " + p.deviceName + " [" + type_name(p.deviceType) + ", Vulkan " +
-         std::to_string(VK_API_VERSION_MAJOR(p.apiVersion)) + "." + std::to_string(VK_API_VERSION_MINOR(p.apiVersion)) + "]";
+         std::to_string(VK_API_VERSION_MAJOR(p.apiVersion)) + "." + std::to_string(VK_API_VERSION_MINOR(p.apiVersion)) +
+         "]";
 }
 
 }  // namespace
@@ -136,8 +135,8 @@ void reset_validation_counts() {
 
 Status vk_error(const char* what, VkResult r) {
   if (r == VK_ERROR_OUT_OF_DEVICE_MEMORY || r == VK_ERROR_OUT_OF_HOST_MEMORY)
-    return {Code::kOutOfMemory, std::string("Vulkan: out of ") + (r == VK_ERROR_OUT_OF_DEVICE_MEMORY ? "device" : "host") +
-                                    " memory in " + what};
+    return {Code::kOutOfMemory, std::string("Vulkan: out of ") +
+                                    (r == VK_ERROR_OUT_OF_DEVICE_MEMORY ? "device" : "host") + " memory in " + what};
   return {Code::kBackendError, std::string("Vulkan: ") + what + " failed (VkResult " + std::to_string(int(r)) + ")"};
 }
 
@@ -160,7 +159,8 @@ Status Context::init(int device, bool validation) {
   EID_ASSIGN_OR_RETURN(instance_, make_instance(validation));
   if (validation) {
     VkDebugUtilsMessengerCreateInfoEXT mi{VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT};
-    mi.messageSeverity = VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT | VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT;
+    mi.messageSeverity =
+        VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT | VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT;
     mi.messageType = VK_DEBUG_UTILS_MESSAGE_TYPE_GENERAL_BIT_EXT | VK_DEBUG_UTILS_MESSAGE_TYPE_VALIDATION_BIT_EXT |
                      VK_DEBUG_UTILS_MESSAGE_TYPE_PERFORMANCE_BIT_EXT;
     mi.pfnUserCallback = on_debug_message;
@@ -226,7 +226,8 @@ Status Context::init(int device, bool validation) {
   features.pNext = &f16s;
   if (v12 || has_extension(exts, VK_KHR_SHADER_FLOAT16_INT8_EXTENSION_NAME)) f16s.pNext = &f16i8;
   if (v12 || has_extension(exts, VK_KHR_8BIT_STORAGE_EXTENSION_NAME)) f16i8.pNext = &s8;
-  VkPhysicalDeviceVulkanMemoryModelFeatures memory_model{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_MEMORY_MODEL_FEATURES};
+  VkPhysicalDeviceVulkanMemoryModelFeatures memory_model{
+      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_MEMORY_MODEL_FEATURES};
   VkPhysicalDeviceCooperativeMatrixFeaturesNV coop{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV};
   const char* coop_env = std::getenv("EIDETIC_VULKAN_COOPMAT");
   // Off unless asked for: on an H200 this first tensor-core kernel measured
@@ -290,7 +291,8 @@ Status Context::init(int device, bool validation) {
   di.pQueueCreateInfos = &qi;
   // Features are enabled only for the kernels that need them.
   VkPhysicalDeviceCooperativeMatrixFeaturesNV coop_on{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV};
-  VkPhysicalDeviceVulkanMemoryModelFeatures memory_model_on{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_MEMORY_MODEL_FEATURES};
+  VkPhysicalDeviceVulkanMemoryModelFeatures memory_model_on{
+      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_MEMORY_MODEL_FEATURES};
   VkPhysicalDeviceShaderFloat16Int8Features f16_on{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES};
   VkPhysicalDeviceShaderIntegerDotProductFeatures int_dot_on{
       VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_FEATURES};

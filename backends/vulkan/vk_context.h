@@ -26,10 +26,10 @@ struct DeviceInfo {
   uint32_t vendor_id = 0;
   bool discrete = false;
   // Features (only those that change which kernels run).
-  bool storage_16bit = false;   // f16 loads from storage buffers (storageBuffer16BitAccess)
-  bool float16 = false;         // f16 arithmetic (shaderFloat16)
-  bool int8 = false;            // shaderInt8
-  bool storage_8bit = false;    // storageBuffer8BitAccess
+  bool storage_16bit = false;        // f16 loads from storage buffers (storageBuffer16BitAccess)
+  bool float16 = false;              // f16 arithmetic (shaderFloat16)
+  bool int8 = false;                 // shaderInt8
+  bool storage_8bit = false;         // storageBuffer8BitAccess
   bool subgroup_arithmetic = false;  // subgroupAdd & co. in compute shaders
   // Q8 / Q4 matrix-vector products in int8 dot products (shaderIntegerDotProduct,
   // VK_KHR_shader_integer_dot_product or Vulkan 1.3): used where the device
@@ -43,7 +43,7 @@ struct DeviceInfo {
   // Limits.
   uint64_t max_storage_buffer_range = 0;  // bytes one storage-buffer binding may span
   uint64_t min_storage_offset_alignment = 1;
-  uint64_t max_allocation_size = 0;       // maxMemoryAllocationSize (Vulkan 1.1)
+  uint64_t max_allocation_size = 0;  // maxMemoryAllocationSize (Vulkan 1.1)
   uint32_t max_push_constants = 0;
   uint32_t max_storage_buffers_per_stage = 0;
   uint32_t max_workgroup_invocations = 0;
@@ -109,9 +109,9 @@ class Context {
 // A VkResult as an error naming the call that failed.
 Status vk_error(const char* what, VkResult r);
 
-#define EID_VK(call)                                         \
-  do {                                                       \
-    VkResult eid_vk_r_ = (call);                             \
+#define EID_VK(call)                                                               \
+  do {                                                                             \
+    VkResult eid_vk_r_ = (call);                                                   \
     if (eid_vk_r_ != VK_SUCCESS) return ::eidetic::vk::vk_error(#call, eid_vk_r_); \
   } while (0)
 

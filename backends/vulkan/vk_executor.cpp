@@ -90,7 +90,7 @@ class VulkanSession : public BackendSession {
   std::vector<float> host_logits_;
   std::vector<uint64_t> rank_;
   uint32_t last_row_ = 0;  // the row of logits_off_ that holds the last forward's last token
-  Status pending_;  // an error of reset(), which cannot return one; reported by the next forward
+  Status pending_;         // an error of reset(), which cannot return one; reported by the next forward
 };
 
 class VulkanExecutor : public Executor {
@@ -131,8 +131,8 @@ class VulkanExecutor : public Executor {
   std::vector<VkDeviceSize> state_offsets_;
   VkDeviceSize state_device_bytes_ = 0;
   uint32_t hidden_ = 0, vocab_ = 0;
-  uint32_t batch_ = 1;          // tokens per pass
-  uint32_t scratch_floats_ = 0; // per token, the largest mixer's
+  uint32_t batch_ = 1;           // tokens per pass
+  uint32_t scratch_floats_ = 0;  // per token, the largest mixer's
   // Offsets in the activations buffer (floats).
   uint32_t h_off_ = 0, xn_off_ = 0, logits_off_ = 0, scratch_off_ = 0, act_floats_ = 0;
 };
@@ -178,8 +178,7 @@ Status VulkanExecutor::init() {
         blocks_.push_back(HeadBlock{h});
         continue;
       }
-      default:
-        break;
+      default: break;
     }
     size_t state_block = 0;
     while (state_block < layout_.blocks.size() && layout_.blocks[state_block].block != int(i)) ++state_block;
@@ -280,10 +279,11 @@ Status VulkanExecutor::build_steps(VulkanSession& s) {
       }
     } else {
       const auto& r = std::get<Residual>(block);
-      const Slice state = s.state_.slice(state_offsets_[r.state_block],
-                                         (layout_.blocks[r.state_block].tensors.back().offset +
-                                          layout_.blocks[r.state_block].tensors.back().count() -
-                                          layout_.blocks[r.state_block].tensors.front().offset) * 4);
+      const Slice state =
+          s.state_.slice(state_offsets_[r.state_block], (layout_.blocks[r.state_block].tensors.back().offset +
+                                                         layout_.blocks[r.state_block].tensors.back().count() -
+                                                         layout_.blocks[r.state_block].tensors.front().offset) *
+                                                            4);
       const auto& ts = layout_.blocks[r.state_block].tensors;
       const uint32_t ssm_off = uint32_t(ts[1].offset - ts[0].offset);
       // The pre-norm is fused into in_proj's matrix-vector form; only tiled passes run it.
@@ -360,7 +360,8 @@ Status VulkanExecutor::build_steps(VulkanSession& s) {
         if (fuse_norm) run_only_if(out, gn_first, tiled);
         LinearFusion g;
         if (fuse_norm) g.norm_w = &mb2.norm_w, g.norm_eps = m.norm_eps(), g.raw_x = y, g.gate = true, g.z = proj;
-        EID_TRY(ops.linear(out, *mb2.out_proj, mb2.out_b ? &*mb2.out_b : nullptr, normed, h, kAccumulate, false, false, g));
+        EID_TRY(
+            ops.linear(out, *mb2.out_proj, mb2.out_b ? &*mb2.out_b : nullptr, normed, h, kAccumulate, false, false, g));
       }
     }
   }
@@ -423,9 +424,9 @@ Result<std::unique_ptr<BackendSession>> VulkanExecutor::create_session() {
   EID_ASSIGN_OR_RETURN(s->act_, Buffer::create(c, VkDeviceSize(act_floats_) * 4, Memory::kDevice));
   EID_ASSIGN_OR_RETURN(s->state_, Buffer::create(c, std::max<VkDeviceSize>(state_device_bytes_, 16), Memory::kDevice));
   EID_ASSIGN_OR_RETURN(s->tokens_, Buffer::create(c, VkDeviceSize(batch_) * 4, Memory::kUpload));
-  EID_ASSIGN_OR_RETURN(s->readback_, Buffer::create(c, std::max<VkDeviceSize>(VkDeviceSize(batch_) * vocab_ * 4,
-                                                                                kMaxTopK * 8),
-                                                     Memory::kReadback));
+  EID_ASSIGN_OR_RETURN(
+      s->readback_,
+      Buffer::create(c, std::max<VkDeviceSize>(VkDeviceSize(batch_) * vocab_ * 4, kMaxTopK * 8), Memory::kReadback));
   EID_ASSIGN_OR_RETURN(s->cand_, Buffer::create(c, VkDeviceSize(top_k_pairs(vocab_)) * 8, Memory::kDevice));
   s->host_logits_.resize(vocab_);
   s->rank_.resize(vocab_);
@@ -554,8 +555,7 @@ static std::vector<VkBufferCopy> state_regions(const VulkanExecutor& ex, bool to
   const auto& blocks = ex.layout().blocks;
   for (size_t i = 0; i < blocks.size(); ++i) {
     const VkDeviceSize host = blocks[i].tensors.front().offset * 4;
-    const VkDeviceSize bytes =
-        (blocks[i].tensors.back().offset + blocks[i].tensors.back().count()) * 4 - host;
+    const VkDeviceSize bytes = (blocks[i].tensors.back().offset + blocks[i].tensors.back().count()) * 4 - host;
     const VkDeviceSize dev = ex.state_offsets()[i];
     regions.push_back(to_host ? VkBufferCopy{dev, host, bytes} : VkBufferCopy{host, dev, bytes});
   }

@@ -191,7 +191,8 @@ Status OpBuilder::embed(std::vector<Step>& out, const WeightMatrix& e, Slice tok
   for (const auto& part : e.parts) {
     Step s;
     s.pipe = pipe;
-    EID_ASSIGN_OR_RETURN(s.set, sets_.make(*pipe, {part.data, tokens, act_, part.scales.buffer ? part.scales : dummy_}));
+    EID_ASSIGN_OR_RETURN(s.set,
+                         sets_.make(*pipe, {part.data, tokens, act_, part.scales.buffer ? part.scales : dummy_}));
     const EmbedPush p{e.cols, e.row_stride, part.rows, part.row0, h.off, h.stride, token_off};
     const uint32_t wg = pipe->workgroup;
     s.launch = [p, wg](const PassInfo& pass, Launch& l) {
@@ -238,8 +239,8 @@ Status OpBuilder::gated_rms_norm(std::vector<Step>& out, uint32_t dim, uint32_t 
   return Status::ok();
 }
 
-Status OpBuilder::conv1d(std::vector<Step>& out, uint32_t channels, uint32_t k, Slice w, const Slice* bias,
-                         Slice state, uint32_t tail_off, Operand x, Operand y) {
+Status OpBuilder::conv1d(std::vector<Step>& out, uint32_t channels, uint32_t k, Slice w, const Slice* bias, Slice state,
+                         uint32_t tail_off, Operand x, Operand y) {
   EID_ASSIGN_OR_RETURN(const Pipeline* pipe, k_.get("conv1d"));
   const uint32_t wg = pipe->workgroup;
   for (uint32_t mode : {0u, 1u}) {  // outputs, then the tail (conv1d.comp)
@@ -262,8 +263,9 @@ Status OpBuilder::conv1d(std::vector<Step>& out, uint32_t channels, uint32_t k, 
 
 Status OpBuilder::selective_scan(std::vector<Step>& out, const SelectiveScan& a) {
   // One thread per channel, its d_state states in registers (specialization constant 1).
-  const SelectiveScanPush p{0,       a.d_inner, a.d_state, a.x.off,  a.x.stride, a.dt.off,   a.dt.stride, a.b.off,
-                            a.c.off, a.b.stride, a.z.off,  a.z.stride, a.y.off,  a.y.stride, a.s_off,     0, 0};
+  const SelectiveScanPush p{0,           a.d_inner,  a.d_state, a.x.off,    a.x.stride, a.dt.off,
+                            a.dt.stride, a.b.off,    a.c.off,   a.b.stride, a.z.off,    a.z.stride,
+                            a.y.off,     a.y.stride, a.s_off,   0,          0};
   const bool fused = a.dt_proj != nullptr;
   if (fused && a.dt_proj->parts.size() != 1)
     return invalid_argument("Vulkan: the scan's dt_proj must lie in one binding");
@@ -274,7 +276,8 @@ Status OpBuilder::selective_scan(std::vector<Step>& out, const SelectiveScan& a)
     std::vector<Slice> bind = {act_, a.a, a.d, a.state, dummy_, dummy_, dummy_};
     if (with_dt) {
       const WeightMatrix& w = *a.dt_proj;
-      name += std::string("_dt_") + weight_suffix(w.dtype) + (is_quant(w.dtype) && k_.context().info().int_dot ? "_dot" : "");
+      name += std::string("_dt_") + weight_suffix(w.dtype) +
+              (is_quant(w.dtype) && k_.context().info().int_dot ? "_dot" : "");
       q.dt_off = a.dt_x.off, q.dt_stride = a.dt_x.stride, q.dt_rank = a.dt_rank, q.w_row_stride = w.row_stride;
       bind[4] = w.parts[0].data, bind[5] = w.parts[0].scales.buffer ? w.parts[0].scales : dummy_, bind[6] = a.dt_bias;
     }
@@ -303,11 +306,15 @@ Status OpBuilder::ssd_scan(std::vector<Step>& out, const SsdScan& a) {
   while (wg * 8 < a.d_state && wg < 256) wg *= 2;
   if (a.d_state > 8 * wg) return unsupported("Vulkan: Mamba-2 d_state above 2048");
   EID_ASSIGN_OR_RETURN(const Pipeline* pipe, k_.get("ssd_scan", wg));
-  const SsdScanPush p{0,       a.head_dim, a.n_heads / a.n_groups, a.d_state,   a.x.off, a.x.stride, a.b_off, a.c_off,
-                      a.dt.off, a.dt.stride, a.y.off,               a.y.stride, a.s_off, a.dt_min,   a.dt_max};
+  const SsdScanPush p{0,           a.head_dim, a.n_heads / a.n_groups,
+                      a.d_state,   a.x.off,    a.x.stride,
+                      a.b_off,     a.c_off,    a.dt.off,
+                      a.dt.stride, a.y.off,    a.y.stride,
+                      a.s_off,     a.dt_min,   a.dt_max};
   // Prompts of kSsdChunkedMinTokens or more take the chunked form
   // (ssd_chunked.comp) where its tiles fit the device's shared memory.
-  const uint32_t shared_bytes = 4 * (kSsdTile * a.d_state + kSsdChunk * kSsdChunk + kSsdChunk * kSsdTile + 4 * kSsdChunk);
+  const uint32_t shared_bytes =
+      4 * (kSsdTile * a.d_state + kSsdChunk * kSsdChunk + kSsdChunk * kSsdTile + 4 * kSsdChunk);
   const bool chunked = shared_bytes <= k_.context().info().max_shared_memory;
   const Pipeline* chunk_pipe = nullptr;
   if (chunked) {

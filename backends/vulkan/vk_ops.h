@@ -118,8 +118,8 @@ class OpBuilder {
   // y[t] = W x[t] (+ bias), epilogue `flags`. last_only: only the pass's last
   // token, written to y's first row (the LM head without all_logits). head:
   // the step belongs to the LM head (skipped when the pass has no head).
-  Status linear(std::vector<Step>& out, const WeightMatrix& w, const Slice* bias, Operand x, Operand y,
-                uint32_t flags, bool last_only = false, bool head = false, const LinearFusion& fuse = {});
+  Status linear(std::vector<Step>& out, const WeightMatrix& w, const Slice* bias, Operand x, Operand y, uint32_t flags,
+                bool last_only = false, bool head = false, const LinearFusion& fuse = {});
   // h[t] = E[tokens[t]]; tokens: int32 [n] from token_off.
   Status embed(std::vector<Step>& out, const WeightMatrix& e, Slice tokens, uint32_t token_off, Operand h);
   // y[t] = rmsnorm(x[t][0:dim]) * w (w null: none).
@@ -150,9 +150,9 @@ class OpBuilder {
   // (ssd_chunked.comp) for passes of kSsdChunkedMinTokens or more.
   struct SsdScan {
     uint32_t n_heads, head_dim, n_groups, d_state;
-    Operand x;        // stride shared by b and c
+    Operand x;  // stride shared by b and c
     uint32_t b_off, c_off;
-    Operand dt;       // raw (before softplus and dt_bias)
+    Operand dt;  // raw (before softplus and dt_bias)
     Operand y;
     Slice dt_bias, a, d, state;
     uint32_t s_off;

@@ -14,10 +14,10 @@ struct ShaderSpec {
 
 // Keep in step with the shaders' binding declarations.
 const ShaderSpec kSpecs[] = {
-    {"matvec_", 8, 128, true},       {"matmul_coop_", 4, 128, false}, {"matmul_", 4, 128, false},     {"embed_", 4, 64, false},
-    {"rms_norm", 2, 128, true},      {"gated_rms_norm", 2, 128, true}, {"conv1d", 4, 64, false},
-    {"selective_scan", 7, 64, false}, {"ssd_scan", 5, 128, true},    {"ssd_chunked", 5, 256, false},
-    {"top_k", 2, 256, false},
+    {"matvec_", 8, 128, true},      {"matmul_coop_", 4, 128, false},  {"matmul_", 4, 128, false},
+    {"embed_", 4, 64, false},       {"rms_norm", 2, 128, true},       {"gated_rms_norm", 2, 128, true},
+    {"conv1d", 4, 64, false},       {"selective_scan", 7, 64, false}, {"ssd_scan", 5, 128, true},
+    {"ssd_chunked", 5, 256, false}, {"top_k", 2, 256, false},
 };
 
 const ShaderSpec* spec_for(const std::string& name) {
@@ -41,7 +41,8 @@ Result<const Pipeline*> Kernels::get(const std::string& name, uint32_t workgroup
   if (!spec) return Status(Code::kBackendError, "Vulkan: no shader named " + name);
   if (!workgroup) workgroup = spec->workgroup;
   if (workgroup > ctx_.info().max_workgroup_invocations)
-    return unsupported("Vulkan: a workgroup of " + std::to_string(workgroup) + " threads is more than the device allows");
+    return unsupported("Vulkan: a workgroup of " + std::to_string(workgroup) +
+                       " threads is more than the device allows");
   const std::string module = spec->wg_sum && ctx_.info().subgroup_arithmetic ? name + "_sg" : name;
   const std::string key = module + "/" + std::to_string(workgroup) + "/" + std::to_string(spec1);
   auto it = pipelines_.find(key);

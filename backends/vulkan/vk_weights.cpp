@@ -27,7 +27,9 @@ Result<Slice> WeightStore::put(const void* data, size_t bytes) {
   return s;
 }
 
-Result<Slice> WeightStore::derived(const std::vector<float>& data) { return put(data.data(), data.size() * sizeof(float)); }
+Result<Slice> WeightStore::derived(const std::vector<float>& data) {
+  return put(data.data(), data.size() * sizeof(float));
+}
 
 Result<Slice> WeightStore::vector(const ModelFile& file, int tensor) {
   auto it = vectors_.find(tensor);

@@ -28,8 +28,8 @@ class WeightStore {
 
   // Upload a matrix given in memory (the kernel tests use this directly).
   // data: rows of `cols` elements (Q8 / Q4: of padded_cols, with scales).
-  Result<WeightMatrix> upload(fb::DType dtype, uint32_t rows, uint32_t cols, const void* data,
-                              uint32_t padded_cols = 0, const uint16_t* scales = nullptr);
+  Result<WeightMatrix> upload(fb::DType dtype, uint32_t rows, uint32_t cols, const void* data, uint32_t padded_cols = 0,
+                              const uint16_t* scales = nullptr);
 
  private:
   Result<Slice> put(const void* data, size_t bytes);

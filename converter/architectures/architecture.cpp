@@ -4,8 +4,8 @@
 
 namespace eidetic::convert {
 
-ConvertContext::ConvertContext(const HfConfig& config, const Checkpoint& ckpt, ModelWriter& writer,
-                               fb::DType quant, ProgressFn progress)
+ConvertContext::ConvertContext(const HfConfig& config, const Checkpoint& ckpt, ModelWriter& writer, fb::DType quant,
+                               ProgressFn progress)
     : config_(config), ckpt_(ckpt), writer_(writer), quant_(quant), progress_(std::move(progress)) {}
 
 Result<int> ConvertContext::write(const std::string& name, std::vector<uint64_t> shape,

@@ -19,7 +19,8 @@ Result<StackShape> read_stack_shape(const HfConfig& c) {
   EID_ASSIGN_OR_RETURN(double eps, c.number_or("layer_norm_epsilon", 1e-5));
   EID_ASSIGN_OR_RETURN(s.tied, c.boolean_or("tie_word_embeddings", true));
   if (hidden <= 0 || vocab <= 0 || layers <= 0 || eps <= 0)
-    return invalid_model(c.path() + ": hidden_size, vocab_size, num_hidden_layers and layer_norm_epsilon must be positive");
+    return invalid_model(c.path() +
+                         ": hidden_size, vocab_size, num_hidden_layers and layer_norm_epsilon must be positive");
   s.hidden = uint32_t(hidden);
   s.vocab = uint32_t(vocab);
   s.layers = uint32_t(layers);
@@ -50,8 +51,8 @@ Status build_stack(ConvertContext& ctx, ModelInfo* info, const StackShape& s, La
   if (!s.tied || ctx.checkpoint().has("lm_head.weight")) {
     EID_ASSIGN_OR_RETURN(head, ctx.vocab_matrix("lm_head.weight", {vocab, hidden}));
   }
-  ctx.writer().add_block(fb::CreateBlock(fbb, fbb.CreateString("lm_head"), fb::BlockOp::LmHead,
-                                         fb::CreateLmHead(fbb, head).Union()));
+  ctx.writer().add_block(
+      fb::CreateBlock(fbb, fbb.CreateString("lm_head"), fb::BlockOp::LmHead, fb::CreateLmHead(fbb, head).Union()));
   info->hidden_size = s.hidden;
   info->vocab_size = s.vocab;
   return Status::ok();
@@ -132,7 +133,8 @@ Status convert_mamba2(ConvertContext& ctx, ModelInfo* info) {
       return invalid_model(c.path() + ": \"time_step_limit\" must satisfy 0 <= min <= max, got " + lim.dump());
   }
   if (d_state <= 0 || d_conv <= 0 || n_heads <= 0 || head_dim <= 0 || n_groups <= 0 || n_heads % n_groups != 0)
-    return invalid_model(c.path() + ": state_size, conv_kernel, num_heads, head_dim, n_groups must be positive, "
+    return invalid_model(c.path() +
+                         ": state_size, conv_kernel, num_heads, head_dim, n_groups must be positive, "
                          "num_heads a multiple of n_groups");
   const uint64_t h = s.hidden, nh = uint64_t(n_heads), di = nh * uint64_t(head_dim), ng = uint64_t(n_groups),
                  ds = uint64_t(d_state), conv_dim = di + 2 * ng * ds, proj = di + conv_dim + nh;
@@ -163,10 +165,10 @@ Status convert_mamba2(ConvertContext& ctx, ModelInfo* info) {
     EID_ASSIGN_OR_RETURN(int norm, ctx.small(p + "norm.weight", {di}));
     EID_ASSIGN_OR_RETURN(int out_proj, ctx.matrix(p + "out_proj.weight", {h, di}));
     EID_ASSIGN_OR_RETURN(int out_bias, ctx.optional_small(p + "out_proj.bias", {h}));
-    auto op = fb::CreateMamba2Mixer(fbb, uint32_t(di), uint32_t(ds), uint32_t(d_conv), uint32_t(nh),
-                                    uint32_t(head_dim), uint32_t(ng), uint32_t(chunk), float(dt_min), float(dt_max),
-                                    in_proj, in_bias, conv_w, conv_b, dt_bias, a_log, d, norm, s.norm_eps, out_proj,
-                                    out_bias, kTransformersNormGroups);
+    auto op =
+        fb::CreateMamba2Mixer(fbb, uint32_t(di), uint32_t(ds), uint32_t(d_conv), uint32_t(nh), uint32_t(head_dim),
+                              uint32_t(ng), uint32_t(chunk), float(dt_min), float(dt_max), in_proj, in_bias, conv_w,
+                              conv_b, dt_bias, a_log, d, norm, s.norm_eps, out_proj, out_bias, kTransformersNormGroups);
     return MixerRef{fb::BlockOp::Mamba2Mixer, op.Union()};
   });
 }

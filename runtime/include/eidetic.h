@@ -39,8 +39,8 @@ typedef enum eidetic_status {
   EIDETIC_ERROR_UNSUPPORTED = 4,      /* valid, but not handled by this build */
   EIDETIC_ERROR_OUT_OF_MEMORY = 5,
   EIDETIC_ERROR_BACKEND = 6,
-  EIDETIC_ERROR_CANCELLED = 7,        /* a callback asked to stop */
-  EIDETIC_ERROR_BUFFER_TOO_SMALL = 8  /* the output did not fit; the needed size is reported */
+  EIDETIC_ERROR_CANCELLED = 7,       /* a callback asked to stop */
+  EIDETIC_ERROR_BUFFER_TOO_SMALL = 8 /* the output did not fit; the needed size is reported */
 } eidetic_status;
 
 typedef struct eidetic_model eidetic_model;
@@ -54,10 +54,10 @@ EIDETIC_API const char* eidetic_version(void);
 /* ---- models ------------------------------------------------------------ */
 
 typedef struct eidetic_model_options {
-  const char* backend;         /* "cpu" (default) or "vulkan" (when built with it) */
-  int32_t n_threads;           /* worker threads, default 1 */
-  int32_t device;              /* GPU index for GPU backends, default 0 */
-  int32_t max_batch_tokens;    /* prompt tokens per forward chunk, default 64 */
+  const char* backend;      /* "cpu" (default) or "vulkan" (when built with it) */
+  int32_t n_threads;        /* worker threads, default 1 */
+  int32_t device;           /* GPU index for GPU backends, default 0 */
+  int32_t max_batch_tokens; /* prompt tokens per forward chunk, default 64 */
 } eidetic_model_options;
 
 EIDETIC_API void eidetic_model_options_init(eidetic_model_options* options);
@@ -82,8 +82,8 @@ EIDETIC_API int32_t eidetic_model_eos(const eidetic_model* model);
 EIDETIC_API eidetic_status eidetic_tokenize(const eidetic_model* model, const char* text, size_t text_len,
                                             int parse_special, int32_t* ids, size_t capacity, size_t* n_ids);
 /* Ids → UTF-8 text (not NUL-terminated). Same capacity rule, in bytes. */
-EIDETIC_API eidetic_status eidetic_detokenize(const eidetic_model* model, const int32_t* ids, size_t n_ids,
-                                              char* text, size_t capacity, size_t* text_len);
+EIDETIC_API eidetic_status eidetic_detokenize(const eidetic_model* model, const int32_t* ids, size_t n_ids, char* text,
+                                              size_t capacity, size_t* text_len);
 
 /* ---- sessions ---------------------------------------------------------- */
 
@@ -107,13 +107,13 @@ EIDETIC_API eidetic_status eidetic_logits(const eidetic_session* session, const 
 /* ---- sampling ---------------------------------------------------------- */
 
 typedef struct eidetic_sampler_params {
-  float temperature;      /* 0 = greedy; default 0.8 */
-  int32_t top_k;          /* 0 = off; default 40 */
-  float top_p;            /* 1 = off; default 0.95 */
-  float min_p;            /* 0 = off; default 0.05 */
-  float repeat_penalty;   /* 1 = off; default 1.1 */
-  int32_t repeat_last_n;  /* tokens the penalty looks back on; default 64 */
-  uint64_t seed;          /* same seed, same output; default 0 */
+  float temperature;     /* 0 = greedy; default 0.8 */
+  int32_t top_k;         /* 0 = off; default 40 */
+  float top_p;           /* 1 = off; default 0.95 */
+  float min_p;           /* 0 = off; default 0.05 */
+  float repeat_penalty;  /* 1 = off; default 1.1 */
+  int32_t repeat_last_n; /* tokens the penalty looks back on; default 64 */
+  uint64_t seed;         /* same seed, same output; default 0 */
 } eidetic_sampler_params;
 
 EIDETIC_API void eidetic_sampler_params_init(eidetic_sampler_params* params);

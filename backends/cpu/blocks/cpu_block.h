@@ -26,8 +26,8 @@ struct CpuPass {
   float* h = nullptr;       // [n, hidden] residual stream
   float* logits = nullptr;  // [n, vocab] when all_logits, else [vocab] for the last token
   bool all_logits = false;
-  float* state = nullptr;   // the whole session state; blocks index their own slice
-  float* scratch = nullptr; // at least scratch_floats(n) for every block
+  float* state = nullptr;    // the whole session state; blocks index their own slice
+  float* scratch = nullptr;  // at least scratch_floats(n) for every block
   pthreadpool_t pool = nullptr;
 };
 
@@ -46,8 +46,8 @@ class Mixer {
   virtual Status forward(const float* x, size_t n, float* y, float* state, float* scratch, pthreadpool_t pool) = 0;
 };
 
-Result<std::unique_ptr<Mixer>> make_mamba_mixer(const ModelFile& file, const fb::MambaMixer& m,
-                                                const BlockState& state, size_t hidden);
+Result<std::unique_ptr<Mixer>> make_mamba_mixer(const ModelFile& file, const fb::MambaMixer& m, const BlockState& state,
+                                                size_t hidden);
 Result<std::unique_ptr<Mixer>> make_mamba2_mixer(const ModelFile& file, const fb::Mamba2Mixer& m,
                                                  const BlockState& state, size_t hidden);
 

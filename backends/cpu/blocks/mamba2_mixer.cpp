@@ -25,15 +25,25 @@ constexpr size_t kChunk = 16;
 
 class Mamba2Mixer : public Mixer {
  public:
-  Mamba2Mixer(const ModelFile& file, const fb::Mamba2Mixer& m, const BlockState& state, Linear in_proj,
-              Linear out_proj)
-      : di_(m.d_inner()), ds_(m.d_state()), k_(m.d_conv()), nh_(m.n_heads()), hd_(m.head_dim()),
-        ng_(m.n_groups()), conv_dim_(di_ + 2 * ng_ * ds_), proj_w_(di_ + conv_dim_ + nh_),
-        norm_groups_(m.norm_groups()), dt_min_(m.dt_min()), dt_max_(m.dt_max()), norm_eps_(m.norm_eps()),
-        in_proj_(std::move(in_proj)), out_proj_(std::move(out_proj)),
+  Mamba2Mixer(const ModelFile& file, const fb::Mamba2Mixer& m, const BlockState& state, Linear in_proj, Linear out_proj)
+      : di_(m.d_inner()),
+        ds_(m.d_state()),
+        k_(m.d_conv()),
+        nh_(m.n_heads()),
+        hd_(m.head_dim()),
+        ng_(m.n_groups()),
+        conv_dim_(di_ + 2 * ng_ * ds_),
+        proj_w_(di_ + conv_dim_ + nh_),
+        norm_groups_(m.norm_groups()),
+        dt_min_(m.dt_min()),
+        dt_max_(m.dt_max()),
+        norm_eps_(m.norm_eps()),
+        in_proj_(std::move(in_proj)),
+        out_proj_(std::move(out_proj)),
         conv_w_(file.tensor_f32(m.conv_weight())),
         conv_b_(m.conv_bias() >= 0 ? file.tensor_f32(m.conv_bias()) : nullptr),
-        dt_bias_(file.tensor_f32(m.dt_bias())), d_(file.tensor_f32(m.d())),
+        dt_bias_(file.tensor_f32(m.dt_bias())),
+        d_(file.tensor_f32(m.d())),
         norm_w_(file.tensor_f32(m.norm_weight())),
         ssm_offset_(state.tensors[1].offset - state.tensors[0].offset) {
     const float* a_log = file.tensor_f32(m.a_log());
@@ -67,8 +77,10 @@ class Mamba2Mixer : public Mixer {
     a.a = a_.data(), a.d = d_;
     a.state = state + ssm_offset_;
     a.y = y, a.y_stride = di_;
-    if (n >= kChunkedMinTokens) ssd_chunked(a, kChunk, chunk_scratch, pool);
-    else ssd_scan(a, pool);
+    if (n >= kChunkedMinTokens)
+      ssd_chunked(a, kChunk, chunk_scratch, pool);
+    else
+      ssd_scan(a, pool);
     gated_rms_norm(y, di_, proj, proj_w_, norm_w_, norm_eps_, n, di_, di_ / norm_groups_, normed, di_, pool);
     return out_proj_.run(normed, n, out, pool);
   }

@@ -19,8 +19,13 @@ class MambaMixer : public Mixer {
  public:
   MambaMixer(const ModelFile& file, const fb::MambaMixer& m, const BlockState& state, Linear in_proj, Linear x_proj,
              Linear dt_proj, Linear out_proj)
-      : di_(m.d_inner()), ds_(m.d_state()), k_(m.d_conv()), r_(m.dt_rank()),
-        in_proj_(std::move(in_proj)), x_proj_(std::move(x_proj)), dt_proj_(std::move(dt_proj)),
+      : di_(m.d_inner()),
+        ds_(m.d_state()),
+        k_(m.d_conv()),
+        r_(m.dt_rank()),
+        in_proj_(std::move(in_proj)),
+        x_proj_(std::move(x_proj)),
+        dt_proj_(std::move(dt_proj)),
         out_proj_(std::move(out_proj)),
         conv_w_(file.tensor_f32(m.conv_weight())),
         conv_b_(m.conv_bias() >= 0 ? file.tensor_f32(m.conv_bias()) : nullptr),
@@ -39,11 +44,11 @@ class MambaMixer : public Mixer {
 
   Status forward(const float* x, size_t n, float* out, float* state, float* scratch, pthreadpool_t pool) override {
     const size_t dbc_w = r_ + 2 * ds_;
-    float* xz = scratch;                                // [n, 2*di]: x | z
-    float* xc = xz + n * 2 * di_ + kScratchPad;         // [n, di] conv output
-    float* dbc = xc + n * di_ + kScratchPad;            // [n, r + 2*ds]: dt | B | C
-    float* dt = dbc + n * dbc_w + kScratchPad;          // [n, di]
-    float* y = dt + n * di_ + kScratchPad;              // [n, di]
+    float* xz = scratch;                         // [n, 2*di]: x | z
+    float* xc = xz + n * 2 * di_ + kScratchPad;  // [n, di] conv output
+    float* dbc = xc + n * di_ + kScratchPad;     // [n, r + 2*ds]: dt | B | C
+    float* dt = dbc + n * dbc_w + kScratchPad;   // [n, di]
+    float* y = dt + n * di_ + kScratchPad;       // [n, di]
     EID_TRY(in_proj_.run(x, n, xz, pool));
     causal_conv1d_silu(xz, 2 * di_, n, di_, k_, conv_w_, conv_b_, state, xc, di_, pool);
     EID_TRY(x_proj_.run(xc, n, dbc, pool));
@@ -81,16 +86,16 @@ class MambaMixer : public Mixer {
 
 }  // namespace
 
-Result<std::unique_ptr<Mixer>> make_mamba_mixer(const ModelFile& file, const fb::MambaMixer& m,
-                                                const BlockState& state, size_t hidden) {
+Result<std::unique_ptr<Mixer>> make_mamba_mixer(const ModelFile& file, const fb::MambaMixer& m, const BlockState& state,
+                                                size_t hidden) {
   const size_t dbc_w = m.dt_rank() + 2 * m.d_state();
   EID_ASSIGN_OR_RETURN(Linear in_proj, Linear::create(file, m.in_proj(), m.in_proj_bias()));
   EID_ASSIGN_OR_RETURN(Linear x_proj, Linear::create(file, m.x_proj(), -1));
   // dt_proj reads the first dt_rank columns of x_proj's output in place.
   EID_ASSIGN_OR_RETURN(Linear dt_proj, Linear::create(file, m.dt_proj(), m.dt_proj_bias(), dbc_w));
   EID_ASSIGN_OR_RETURN(Linear out_proj, Linear::create(file, m.out_proj(), m.out_proj_bias()));
-  return std::unique_ptr<Mixer>(new MambaMixer(file, m, state, std::move(in_proj), std::move(x_proj),
-                                               std::move(dt_proj), std::move(out_proj)));
+  return std::unique_ptr<Mixer>(
+      new MambaMixer(file, m, state, std::move(in_proj), std::move(x_proj), std::move(dt_proj), std::move(out_proj)));
 }
 
 }  // namespace eidetic::cpu

@@ -13,7 +13,9 @@ namespace {
 class EmbeddingBlock : public CpuBlock {
  public:
   EmbeddingBlock(const ModelFile& file, int weight, QuantMatrix quant)
-      : data_(file.tensor_data(weight)), dtype_(file.tensor(weight).dtype()), hidden_(file.tensor(weight).shape()->Get(1)),
+      : data_(file.tensor_data(weight)),
+        dtype_(file.tensor(weight).dtype()),
+        hidden_(file.tensor(weight).shape()->Get(1)),
         quant_(quant) {}
 
   Status run(CpuPass& p) override {
@@ -73,9 +75,7 @@ class ResidualBlock : public CpuBlock {
   ResidualBlock(const float* norm, float eps, size_t hidden, std::unique_ptr<Mixer> mixer, size_t state_offset)
       : norm_(norm), eps_(eps), hidden_(hidden), mixer_(std::move(mixer)), state_offset_(state_offset) {}
 
-  size_t scratch_floats(size_t n) const override {
-    return 2 * (n * hidden_ + kScratchPad) + mixer_->scratch_floats(n);
-  }
+  size_t scratch_floats(size_t n) const override { return 2 * (n * hidden_ + kScratchPad) + mixer_->scratch_floats(n); }
 
   Status run(CpuPass& p) override {
     float* x = p.scratch;
@@ -110,13 +110,13 @@ Result<std::unique_ptr<CpuBlock>> make_cpu_block(const ModelFile& file, int inde
       return std::unique_ptr<CpuBlock>(new EmbeddingBlock(file, weight, quant));
     }
     case fb::BlockOp::Norm:
-      return std::unique_ptr<CpuBlock>(new NormBlock(file.tensor_f32(b.op_as_Norm()->weight()), b.op_as_Norm()->eps(), hidden));
+      return std::unique_ptr<CpuBlock>(
+          new NormBlock(file.tensor_f32(b.op_as_Norm()->weight()), b.op_as_Norm()->eps(), hidden));
     case fb::BlockOp::LmHead: {
       EID_ASSIGN_OR_RETURN(Linear head, Linear::create(file, b.op_as_LmHead()->weight(), -1));
       return std::unique_ptr<CpuBlock>(new LmHeadBlock(std::move(head), hidden));
     }
-    default:
-      break;
+    default: break;
   }
   const BlockState* state = layout.for_block(index);
   std::unique_ptr<Mixer> mixer;

@@ -16,21 +16,19 @@ constexpr size_t kChunk = 16;
 // One block of up to 8 channels starting at c0. K > 0 fixes the kernel width at
 // compile time so that the window is unrolled into registers; K == 0 reads k.
 template <size_t K>
-void conv_block(const float* x, size_t x_stride, size_t n_tokens, size_t channels, size_t k,
-                const float* w, const float* bias, float* tail, float* y, size_t y_stride,
-                size_t c0) {
+void conv_block(const float* x, size_t x_stride, size_t n_tokens, size_t channels, size_t k, const float* w,
+                const float* bias, float* tail, float* y, size_t y_stride, size_t c0) {
   const size_t kk = K ? K : k;
   const size_t hist = kk - 1;
   const size_t count = min_size(channels - c0, 8);
   const __m256i m = lane_mask(count);
 
   // wt[j] lane l = w[c0 + l, j]: a gather, since w is [channels, k].
-  const __m256i idx = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
-                                         _mm256_set1_epi32(static_cast<int>(kk)));
+  const __m256i idx =
+      _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(static_cast<int>(kk)));
   __m256 wt[kMaxK];
   for (size_t j = 0; j < kk; ++j)
-    wt[j] = _mm256_mask_i32gather_ps(_mm256_setzero_ps(), w + c0 * kk + j, idx,
-                                     _mm256_castsi256_ps(m), 4);
+    wt[j] = _mm256_mask_i32gather_ps(_mm256_setzero_ps(), w + c0 * kk + j, idx, _mm256_castsi256_ps(m), 4);
   const __m256 bv = bias ? _mm256_maskload_ps(bias + c0, m) : _mm256_setzero_ps();
 
   __m256 win[kMaxK];  // previous inputs, oldest first
@@ -50,9 +48,8 @@ void conv_block(const float* x, size_t x_stride, size_t n_tokens, size_t channel
 
 }  // namespace
 
-void causal_conv1d_silu_avx2(const float* x, size_t x_stride, size_t n_tokens, size_t channels,
-                             size_t k, const float* w, const float* bias, float* tail, float* y,
-                             size_t y_stride) {
+void causal_conv1d_silu_avx2(const float* x, size_t x_stride, size_t n_tokens, size_t channels, size_t k,
+                             const float* w, const float* bias, float* tail, float* y, size_t y_stride) {
   if (k > kMaxK) {
     causal_conv1d_silu_ref(x, x_stride, n_tokens, channels, k, w, bias, tail, y, y_stride);
     return;

@@ -16,9 +16,7 @@ namespace {
 constexpr size_t kMaxK = 8;  // wider kernels (none known) take the reference form
 constexpr size_t kChunk = 16;
 
-inline float32x4_t silu(float32x4_t v) {
-  return vdivq_f32(v, vaddq_f32(vdupq_n_f32(1.0f), exp_f32x4(vnegq_f32(v))));
-}
+inline float32x4_t silu(float32x4_t v) { return vdivq_f32(v, vaddq_f32(vdupq_n_f32(1.0f), exp_f32x4(vnegq_f32(v)))); }
 
 // One block of up to 4 channels starting at c0. K > 0 fixes the kernel width
 // at compile time so that the window is unrolled into registers.

@@ -7,15 +7,12 @@
 
 namespace eidetic::cpu {
 
-void causal_conv1d_silu_ref(const float* x, size_t x_stride, size_t n_tokens, size_t channels,
-                            size_t k, const float* w, const float* bias, float* tail, float* y,
-                            size_t y_stride) {
-  if (k == 0) return;  // no kernel: nothing defined to compute
+void causal_conv1d_silu_ref(const float* x, size_t x_stride, size_t n_tokens, size_t channels, size_t k, const float* w,
+                            const float* bias, float* tail, float* y, size_t y_stride) {
+  if (k == 0) return;         // no kernel: nothing defined to compute
   const size_t hist = k - 1;  // rows in the tail
   // Row r of "tail ++ x" (r < hist: tail, else x row r - hist).
-  auto in = [&](size_t r, size_t c) {
-    return r < hist ? tail[r * channels + c] : x[(r - hist) * x_stride + c];
-  };
+  auto in = [&](size_t r, size_t c) { return r < hist ? tail[r * channels + c] : x[(r - hist) * x_stride + c]; };
   for (size_t t = 0; t < n_tokens; ++t) {
     for (size_t c = 0; c < channels; ++c) {
       float acc = bias ? bias[c] : 0.0f;

@@ -46,9 +46,10 @@ std::vector<float> rand_vec(size_t n, float lo, float hi) {
 }
 
 void report(const char* kernel, const char* shape, size_t tokens, double ref_s, double simd_s) {
-  std::printf("{\"kernel\":\"%s\",\"shape\":\"%s\",\"tokens\":%zu,\"ref_us\":%.2f,"
-              "\"avx2_us\":%.2f,\"speedup\":%.2f}\n",
-              kernel, shape, tokens, ref_s * 1e6, simd_s * 1e6, ref_s / simd_s);
+  std::printf(
+      "{\"kernel\":\"%s\",\"shape\":\"%s\",\"tokens\":%zu,\"ref_us\":%.2f,"
+      "\"avx2_us\":%.2f,\"speedup\":%.2f}\n",
+      kernel, shape, tokens, ref_s * 1e6, simd_s * 1e6, ref_s / simd_s);
 }
 
 void bench_selective_scan(size_t n) {
@@ -56,9 +57,9 @@ void bench_selective_scan(size_t n) {
   auto x = rand_vec(n * di, -2, 2), dt = rand_vec(n * di, 0.001f, 0.1f), z = rand_vec(n * di, -3, 3);
   auto bc = rand_vec(n * xp, -1, 1), a = rand_vec(di * ds, -16, -1), d = rand_vec(di, -1, 1);
   std::vector<float> state(di * ds), y(n * di);
-  SelectiveScanArgs p{n, di, ds, x.data(), di, dt.data(), di, bc.data() + 48, xp,
-                      bc.data() + 48 + ds, xp, z.data(), di, a.data(), d.data(), state.data(),
-                      y.data(), di};
+  SelectiveScanArgs p{
+      n,        di, ds,       x.data(), di,           dt.data(), di, bc.data() + 48, xp, bc.data() + 48 + ds, xp,
+      z.data(), di, a.data(), d.data(), state.data(), y.data(),  di};
   const double ref = seconds_per_call([&] { selective_scan_ref(p); });
   double simd = ref;
 #if defined(EIDETIC_CPU_KERNELS_AVX2)
@@ -73,8 +74,8 @@ void bench_ssd_scan(size_t n) {
   auto b = rand_vec(n * ds, -1, 1), c = rand_vec(n * ds, -1, 1);
   auto a = rand_vec(h, -8, -1), d = rand_vec(h, -1, 1);
   std::vector<float> state(w * ds), y(n * w);
-  SsdScanArgs p{n, h, hd, 1, ds, x.data(), w, dt.data(), h, b.data(), ds, c.data(), ds,
-                a.data(), d.data(), state.data(), y.data(), w};
+  SsdScanArgs p{n,  h,        hd, 1,        ds,       x.data(),     w,        dt.data(), h, b.data(),
+                ds, c.data(), ds, a.data(), d.data(), state.data(), y.data(), w};
   const double ref = seconds_per_call([&] { ssd_scan_ref(p); });
   double simd = ref;
 #if defined(EIDETIC_CPU_KERNELS_AVX2)
@@ -92,9 +93,8 @@ void bench_conv(size_t n) {
   double simd = ref;
 #if defined(EIDETIC_CPU_KERNELS_AVX2)
   if (cpu_has_avx2_fma())
-    simd = seconds_per_call([&] {
-      causal_conv1d_silu_avx2(x.data(), ch, n, ch, k, w.data(), bias.data(), tail.data(), y.data(), ch);
-    });
+    simd = seconds_per_call(
+        [&] { causal_conv1d_silu_avx2(x.data(), ch, n, ch, k, w.data(), bias.data(), tail.data(), y.data(), ch); });
 #endif
   report("causal_conv1d_silu", "channels=1536,k=4", n, ref, simd);
 }
@@ -110,15 +110,13 @@ void bench_norms(size_t n) {
     simd = seconds_per_call([&] { rms_norm_avx2(x.data(), dim, w.data(), 1e-5f, n, dim, y.data(), dim); });
 #endif
   report("rms_norm", "dim=1536", n, ref, simd);
-  ref = seconds_per_call([&] {
-    gated_rms_norm_ref(x.data(), dim, z.data(), dim, w.data(), 1e-5f, n, dim, dim, y.data(), dim);
-  });
+  ref = seconds_per_call(
+      [&] { gated_rms_norm_ref(x.data(), dim, z.data(), dim, w.data(), 1e-5f, n, dim, dim, y.data(), dim); });
   simd = ref;
 #if defined(EIDETIC_CPU_KERNELS_AVX2)
   if (cpu_has_avx2_fma())
-    simd = seconds_per_call([&] {
-      gated_rms_norm_avx2(x.data(), dim, z.data(), dim, w.data(), 1e-5f, n, dim, dim, y.data(), dim);
-    });
+    simd = seconds_per_call(
+        [&] { gated_rms_norm_avx2(x.data(), dim, z.data(), dim, w.data(), 1e-5f, n, dim, dim, y.data(), dim); });
 #endif
   report("gated_rms_norm", "dim=1536,groups=1", n, ref, simd);
 }
@@ -134,9 +132,10 @@ void bench_linear(size_t in, size_t out, size_t n, size_t threads) {
   pthreadpool_t pool = threads > 1 ? pthreadpool_create(threads) : nullptr;
   const double s = seconds_per_call([&] { (void)lin->run(x.data(), n, y.data(), pool); });
   if (pool) pthreadpool_destroy(pool);
-  std::printf("{\"kernel\":\"linear_xnnpack_f32\",\"in\":%zu,\"out\":%zu,\"batch\":%zu,"
-              "\"threads\":%zu,\"us\":%.2f,\"weight_GBps\":%.2f,\"GFLOPps\":%.2f}\n",
-              in, out, n, threads, s * 1e6, double(in * out * 4) / s / 1e9, 2.0 * in * out * n / s / 1e9);
+  std::printf(
+      "{\"kernel\":\"linear_xnnpack_f32\",\"in\":%zu,\"out\":%zu,\"batch\":%zu,"
+      "\"threads\":%zu,\"us\":%.2f,\"weight_GBps\":%.2f,\"GFLOPps\":%.2f}\n",
+      in, out, n, threads, s * 1e6, double(in * out * 4) / s / 1e9, 2.0 * in * out * n / s / 1e9);
 }
 
 }  // namespace

@@ -106,20 +106,18 @@ const Table& table() {
 
 }  // namespace
 
-void rms_norm(const float* x, size_t x_stride, const float* w, float eps, size_t n_tokens,
-              size_t dim, float* y, size_t y_stride) {
+void rms_norm(const float* x, size_t x_stride, const float* w, float eps, size_t n_tokens, size_t dim, float* y,
+              size_t y_stride) {
   table().rms_norm(x, x_stride, w, eps, n_tokens, dim, y, y_stride);
 }
 
-void gated_rms_norm(const float* x, size_t x_stride, const float* z, size_t z_stride,
-                    const float* w, float eps, size_t n_tokens, size_t dim, size_t group_size,
-                    float* y, size_t y_stride) {
+void gated_rms_norm(const float* x, size_t x_stride, const float* z, size_t z_stride, const float* w, float eps,
+                    size_t n_tokens, size_t dim, size_t group_size, float* y, size_t y_stride) {
   table().gated_rms_norm(x, x_stride, z, z_stride, w, eps, n_tokens, dim, group_size, y, y_stride);
 }
 
-void causal_conv1d_silu(const float* x, size_t x_stride, size_t n_tokens, size_t channels,
-                        size_t k, const float* w, const float* bias, float* tail, float* y,
-                        size_t y_stride) {
+void causal_conv1d_silu(const float* x, size_t x_stride, size_t n_tokens, size_t channels, size_t k, const float* w,
+                        const float* bias, float* tail, float* y, size_t y_stride) {
   table().causal_conv1d_silu(x, x_stride, n_tokens, channels, k, w, bias, tail, y, y_stride);
 }
 
@@ -132,8 +130,8 @@ void quantize_acts(QuantType type, const float* x, size_t x_stride, size_t n, si
   table().quantize_acts(type, x, x_stride, n, cols, padded_cols, out);
 }
 
-void gemm_quant(const QuantMatrix& w, const QuantActs& x, size_t n, size_t r0, size_t r1, const float* bias,
-                float* y, size_t y_stride) {
+void gemm_quant(const QuantMatrix& w, const QuantActs& x, size_t n, size_t r0, size_t r1, const float* bias, float* y,
+                size_t y_stride) {
   table().gemm_quant(w, x, n, r0, r1, bias, y, y_stride);
 }
 
@@ -151,8 +149,8 @@ void pack_token_panels(const float* x, size_t x_stride, size_t n, size_t cols, f
   pack_token_panels_ref(x, x_stride, n, cols, panels);
 }
 
-void gemm_dense_panels(DenseType type, const void* w, size_t cols, const float* panels, size_t n, size_t r0,
-                       size_t r1, const float* bias, float* y, size_t y_stride) {
+void gemm_dense_panels(DenseType type, const void* w, size_t cols, const float* panels, size_t n, size_t r0, size_t r1,
+                       const float* bias, float* y, size_t y_stride) {
   table().gemm_dense_panels(type, w, cols, panels, n, r0, r1, bias, y, y_stride);
 }
 
@@ -160,8 +158,8 @@ void pack_quant_panels(QuantType type, const QuantActs& x, size_t n, size_t padd
   pack_quant_panels_ref(type, x, n, padded_cols, out);
 }
 
-void gemm_quant_panels(const QuantMatrix& w, const QuantPanels& x, size_t n, size_t r0, size_t r1,
-                       const float* bias, float* y, size_t y_stride) {
+void gemm_quant_panels(const QuantMatrix& w, const QuantPanels& x, size_t n, size_t r0, size_t r1, const float* bias,
+                       float* y, size_t y_stride) {
   table().gemm_quant_panels(w, x, n, r0, r1, bias, y, y_stride);
 }
 

@@ -1,5 +1,6 @@
 // Array form of exp256_ps, for tests that measure it against std::exp.
 #include "backends/cpu/kernels/exp_avx2.h"
+
 #include "backends/cpu/kernels/kernels_avx2.h"
 
 namespace eidetic::cpu {

@@ -15,8 +15,8 @@ static inline float32x4_t exp_f32x4(float32x4_t x) {
   const float32x4_t nm = vfmaq_f32(magic, x, vdupq_n_f32(1.44269504088896341f));
   const float32x4_t n = vsubq_f32(nm, magic);
   const int32x4_t ni = vsubq_s32(vreinterpretq_s32_f32(nm), vreinterpretq_s32_f32(magic));
-  float32x4_t r = vfmsq_f32(x, n, vdupq_n_f32(0.693145751953125f));   // ln2 high bits
-  r = vfmsq_f32(r, n, vdupq_n_f32(1.428606765330187045e-6f));          // ln2 low bits
+  float32x4_t r = vfmsq_f32(x, n, vdupq_n_f32(0.693145751953125f));  // ln2 high bits
+  r = vfmsq_f32(r, n, vdupq_n_f32(1.428606765330187045e-6f));        // ln2 low bits
   float32x4_t p = vdupq_n_f32(1.9875691500e-4f);
   p = vfmaq_f32(vdupq_n_f32(1.3981999507e-3f), p, r);
   p = vfmaq_f32(vdupq_n_f32(8.3334519073e-3f), p, r);

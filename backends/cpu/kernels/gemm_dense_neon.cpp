@@ -76,8 +76,8 @@ void gemm_f32_neon(const float* w, size_t cols, const float* x, size_t x_stride,
   run_f32_rows(w, cols, x, x_stride, n, r0, r1, bias, y, y_stride);
 }
 
-void gemm_half_neon(const uint16_t* w, bool bf16, size_t cols, const float* x, size_t x_stride, size_t n,
-                    size_t r0, size_t r1, const float* bias, float* y, size_t y_stride) {
+void gemm_half_neon(const uint16_t* w, bool bf16, size_t cols, const float* x, size_t x_stride, size_t n, size_t r0,
+                    size_t r1, const float* bias, float* y, size_t y_stride) {
   constexpr size_t kR = 4;
   size_t r = r0;
   for (; r + kR <= r1; r += kR)

@@ -40,8 +40,9 @@ void gemm_dense_panels_ref(DenseType type, const void* w, size_t cols, const flo
       float acc[kPanelTokens] = {};
       for (size_t c = 0; c < cols; ++c) {
         const size_t i = r * cols + c;
-        const float wv = type == DenseType::kF32 ? f32[i] : type == DenseType::kF16 ? f16_to_f32(half[i])
-                                                                                    : bf16_to_f32(half[i]);
+        const float wv = type == DenseType::kF32   ? f32[i]
+                         : type == DenseType::kF16 ? f16_to_f32(half[i])
+                                                   : bf16_to_f32(half[i]);
         for (size_t j = 0; j < kPanelTokens; ++j) acc[j] += wv * panel[c * kPanelTokens + j];
       }
       for (size_t j = 0; j < kPanelTokens && t0 + j < n; ++j)

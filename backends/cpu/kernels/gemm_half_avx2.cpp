@@ -25,8 +25,8 @@ inline __m256 widen(__m128i h) {
 }
 
 template <bool kBf16, int R, int T>
-void half_tile(const uint16_t* w, size_t cols, const float* x, size_t x_stride, size_t r, size_t t,
-               const float* bias, float* y, size_t y_stride) {
+void half_tile(const uint16_t* w, size_t cols, const float* x, size_t x_stride, size_t r, size_t t, const float* bias,
+               float* y, size_t y_stride) {
   __m256 acc[R][T];
   for (int i = 0; i < R; ++i)
     for (int j = 0; j < T; ++j) acc[i][j] = _mm256_setzero_ps();
@@ -37,7 +37,8 @@ void half_tile(const uint16_t* w, size_t cols, const float* x, size_t x_stride, 
     if (T == 1 && c % 32 == 0)
       for (int i = 0; i < R; ++i) _mm_prefetch(reinterpret_cast<const char*>(wr + (R + i) * cols + c), _MM_HINT_T0);
     __m256 wv[R];
-    for (int i = 0; i < R; ++i) wv[i] = widen<kBf16>(_mm_loadu_si128(reinterpret_cast<const __m128i*>(wr + i * cols + c)));
+    for (int i = 0; i < R; ++i)
+      wv[i] = widen<kBf16>(_mm_loadu_si128(reinterpret_cast<const __m128i*>(wr + i * cols + c)));
     for (int j = 0; j < T; ++j) {
       const __m256 xv = _mm256_loadu_ps(xr + j * x_stride + c);
       for (int i = 0; i < R; ++i) acc[i][j] = _mm256_fmadd_ps(wv[i], xv, acc[i][j]);
@@ -88,8 +89,8 @@ void run(const uint16_t* w, size_t cols, const float* x, size_t x_stride, size_t
 
 }  // namespace
 
-void gemm_half_avx2(const uint16_t* w, bool bf16, size_t cols, const float* x, size_t x_stride, size_t n,
-                    size_t r0, size_t r1, const float* bias, float* y, size_t y_stride) {
+void gemm_half_avx2(const uint16_t* w, bool bf16, size_t cols, const float* x, size_t x_stride, size_t n, size_t r0,
+                    size_t r1, const float* bias, float* y, size_t y_stride) {
   if (bf16)
     run<true>(w, cols, x, x_stride, n, r0, r1, bias, y, y_stride);
   else

@@ -5,8 +5,8 @@
 
 namespace eidetic::cpu {
 
-void gemm_half_ref(const uint16_t* w, bool bf16, size_t cols, const float* x, size_t x_stride, size_t n,
-                   size_t r0, size_t r1, const float* bias, float* y, size_t y_stride) {
+void gemm_half_ref(const uint16_t* w, bool bf16, size_t cols, const float* x, size_t x_stride, size_t n, size_t r0,
+                   size_t r1, const float* bias, float* y, size_t y_stride) {
   for (size_t r = r0; r < r1; ++r) {
     const uint16_t* row = w + r * cols;
     for (size_t t = 0; t < n; ++t) {

@@ -51,8 +51,8 @@ inline __m256 load_group_part(const float* p, size_t count) {
 // bytes for finite x): the same max, the same scalar scale and inverse,
 // x * inverse rounded to nearest even, clamped, and the group sum added
 // exactly (integers in f32).
-void quantize_acts_avx2(QuantType type, const float* x, size_t x_stride, size_t n, size_t cols,
-                        size_t padded_cols, const QuantActs& out) {
+void quantize_acts_avx2(QuantType type, const float* x, size_t x_stride, size_t n, size_t cols, size_t padded_cols,
+                        const QuantActs& out) {
   const size_t groups = padded_cols / kQuantGroup;
   const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
   const __m256 lo = _mm256_set1_ps(-127.0f), hi = _mm256_set1_ps(127.0f);
@@ -97,8 +97,8 @@ void quantize_acts_avx2(QuantType type, const float* x, size_t x_stride, size_t 
   }
 }
 
-void gemm_quant_avx2(const QuantMatrix& w, const QuantActs& x, size_t n, size_t r0, size_t r1,
-                     const float* bias, float* y, size_t y_stride) {
+void gemm_quant_avx2(const QuantMatrix& w, const QuantActs& x, size_t n, size_t r0, size_t r1, const float* bias,
+                     float* y, size_t y_stride) {
   if (n == 1) {
     if (w.type == QuantType::kQ8)
       quant_gemm<DotQ8, 4, 1>(w, x, n, r0, r1, bias, y, y_stride);

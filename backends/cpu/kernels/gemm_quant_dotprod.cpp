@@ -17,8 +17,8 @@ inline int32x4_t dot32(int8x16_t wa, int8x16_t wb, int8x16_t xa, int8x16_t xb) {
 
 }  // namespace
 
-void gemm_quant_dotprod(const QuantMatrix& w, const QuantActs& x, size_t n, size_t r0, size_t r1,
-                        const float* bias, float* y, size_t y_stride) {
+void gemm_quant_dotprod(const QuantMatrix& w, const QuantActs& x, size_t n, size_t r0, size_t r1, const float* bias,
+                        float* y, size_t y_stride) {
   run_quant_gemm(w, x, n, r0, r1, bias, y, y_stride);
 }
 

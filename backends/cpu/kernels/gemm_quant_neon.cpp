@@ -25,8 +25,8 @@ inline int32x4_t dot32(int8x16_t wa, int8x16_t wb, int8x16_t xa, int8x16_t xb) {
 // bytes for finite x): the same max, the same scalar scale and inverse,
 // x * inverse rounded to nearest even (FRINTN), clamped, and the group sum
 // added exactly (integers).
-void quantize_acts_neon(QuantType type, const float* x, size_t x_stride, size_t n, size_t cols,
-                        size_t padded_cols, const QuantActs& out) {
+void quantize_acts_neon(QuantType type, const float* x, size_t x_stride, size_t n, size_t cols, size_t padded_cols,
+                        const QuantActs& out) {
   const size_t groups = padded_cols / kQuantGroup;
   const float32x4_t lo = vdupq_n_f32(-127.0f), hi = vdupq_n_f32(127.0f);
   for (size_t t = 0; t < n; ++t) {

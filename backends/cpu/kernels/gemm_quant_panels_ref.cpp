@@ -41,7 +41,9 @@ void gemm_quant_panels_ref(const QuantMatrix& w, const QuantPanels& x, size_t n,
         const size_t at = (p * groups + g) * kPanelTokens + j;
         int32_t isum = x.corr[at];
         for (size_t c = g * kQuantGroup; c < (g + 1) * kQuantGroup; ++c) {
-          const int32_t wu = w.type == QuantType::kQ8 ? int32_t(row[c] ^ 0x80) : c % 2 ? row[c / 2] >> 4 : row[c / 2] & 15;
+          const int32_t wu = w.type == QuantType::kQ8 ? int32_t(row[c] ^ 0x80)
+                             : c % 2                  ? row[c / 2] >> 4
+                                                      : row[c / 2] & 15;
           isum += wu * x.q[((p * quads + c / 4) * kPanelTokens + j) * 4 + c % 4];
         }
         acc += float(isum) * (f16_to_f32(w.scales[r * groups + g]) * x.d[at]);

@@ -58,8 +58,8 @@ void repack(const QuantMatrix& w, size_t r, size_t c0, size_t count, uint8_t (&w
 
 // Rows [r, r + R) x tokens [t0, t0 + 16 * NV) (those below n written).
 template <size_t R, size_t NV>
-void quant_tile(const QuantMatrix& w, const QuantPanels& x, size_t n, size_t t0, size_t r, const float* bias,
-                float* y, size_t y_stride) {
+void quant_tile(const QuantMatrix& w, const QuantPanels& x, size_t n, size_t t0, size_t r, const float* bias, float* y,
+                size_t y_stride) {
   const size_t pc = w.padded_cols, groups = pc / kQuantGroup, quads = pc / 4, p0 = t0 / kPanelTokens;
   alignas(64) uint8_t wb[R][kRepackCols];
   alignas(64) float ws[R][kRepackCols / kQuantGroup];
@@ -88,8 +88,8 @@ void quant_tile(const QuantMatrix& w, const QuantPanels& x, size_t n, size_t t0,
       for (size_t v = 0; v < NV; ++v) {
         const __m512 dx = _mm512_loadu_ps(x.d + ((p0 + v) * groups + G) * kPanelTokens);
         for (size_t i = 0; i < R; ++i)
-          facc[i][v] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(iacc[i][v]), _mm512_mul_ps(_mm512_set1_ps(ws[i][g]), dx),
-                                       facc[i][v]);
+          facc[i][v] =
+              _mm512_fmadd_ps(_mm512_cvtepi32_ps(iacc[i][v]), _mm512_mul_ps(_mm512_set1_ps(ws[i][g]), dx), facc[i][v]);
       }
     }
   }

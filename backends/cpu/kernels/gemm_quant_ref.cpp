@@ -10,8 +10,8 @@
 
 namespace eidetic::cpu {
 
-void quantize_acts_ref(QuantType type, const float* x, size_t x_stride, size_t n, size_t cols,
-                   size_t padded_cols, const QuantActs& out) {
+void quantize_acts_ref(QuantType type, const float* x, size_t x_stride, size_t n, size_t cols, size_t padded_cols,
+                       const QuantActs& out) {
   const size_t groups = padded_cols / kQuantGroup;
   for (size_t t = 0; t < n; ++t) {
     const float* xr = x + t * x_stride;
@@ -39,8 +39,8 @@ void quantize_acts_ref(QuantType type, const float* x, size_t x_stride, size_t n
   }
 }
 
-void gemm_quant_ref(const QuantMatrix& w, const QuantActs& x, size_t n, size_t r0, size_t r1,
-                    const float* bias, float* y, size_t y_stride) {
+void gemm_quant_ref(const QuantMatrix& w, const QuantActs& x, size_t n, size_t r0, size_t r1, const float* bias,
+                    float* y, size_t y_stride) {
   const size_t groups = w.padded_cols / kQuantGroup;
   const bool q4 = w.type == QuantType::kQ4;
   for (size_t t = 0; t < n; ++t) {

@@ -42,8 +42,8 @@ struct DotQ4 {
 
 }  // namespace
 
-void gemm_quant_vnni(const QuantMatrix& w, const QuantActs& x, size_t n, size_t r0, size_t r1,
-                     const float* bias, float* y, size_t y_stride) {
+void gemm_quant_vnni(const QuantMatrix& w, const QuantActs& x, size_t n, size_t r0, size_t r1, const float* bias,
+                     float* y, size_t y_stride) {
   if (n == 1) {
     gemv_quant_avx512(w, x, r0, r1, bias, y);
   } else {

@@ -117,7 +117,8 @@ void quant_tile(const QuantMatrix& w, const QuantActs& x, size_t r, size_t t, co
       // Two groups per step: one 32-byte load and unpack serves both.
       for (; g + 2 <= gn; g += 2, wg += 2 * gb, xg += 2 * kQuantGroup) {
         if (T == 1 && (g * gb) % 64 == 0)
-          for (int i = 0; i < R; ++i) _mm_prefetch(reinterpret_cast<const char*>(wg + (kPrefetchTiles * R + i) * rb), _MM_HINT_T0);
+          for (int i = 0; i < R; ++i)
+            _mm_prefetch(reinterpret_cast<const char*>(wg + (kPrefetchTiles * R + i) * rb), _MM_HINT_T0);
         NibblePair wp[R];
         for (int i = 0; i < R; ++i) wp[i] = unpack_nibble_pair(wg + i * rb);
         for (int j = 0; j < T; ++j) {
@@ -136,14 +137,15 @@ void quant_tile(const QuantMatrix& w, const QuantActs& x, size_t r, size_t t, co
       // tile's line while this one computes (prefetches never fault, so
       // running past the last row is harmless).
       if (T == 1 && (g * gb) % 64 == 0)
-        for (int i = 0; i < R; ++i) _mm_prefetch(reinterpret_cast<const char*>(wg + (kPrefetchTiles * R + i) * rb), _MM_HINT_T0);
+        for (int i = 0; i < R; ++i)
+          _mm_prefetch(reinterpret_cast<const char*>(wg + (kPrefetchTiles * R + i) * rb), _MM_HINT_T0);
       typename K::W wp[R];
       for (int i = 0; i < R; ++i) wp[i] = K::prep(wg + i * rb);
       for (int j = 0; j < T; ++j) {
         const __m256i xv = K::load_x(xg + j * w.padded_cols);
         for (int i = 0; i < R; ++i)
-          acc[i][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(K::dot(wp[i], xv)), _mm256_broadcast_ss(&scale[j][i][g]),
-                                      acc[i][j]);
+          acc[i][j] =
+              _mm256_fmadd_ps(_mm256_cvtepi32_ps(K::dot(wp[i], xv)), _mm256_broadcast_ss(&scale[j][i][g]), acc[i][j]);
       }
     }
   }
@@ -158,8 +160,8 @@ void quant_tile(const QuantMatrix& w, const QuantActs& x, size_t r, size_t t, co
 // Rows [r0, r1) in tiles of R (then single rows), each against all n tokens in
 // tiles of T (then single tokens).
 template <class K, int R, int T>
-void quant_gemm(const QuantMatrix& w, const QuantActs& x, size_t n, size_t r0, size_t r1, const float* bias,
-                float* y, size_t y_stride) {
+void quant_gemm(const QuantMatrix& w, const QuantActs& x, size_t n, size_t r0, size_t r1, const float* bias, float* y,
+                size_t y_stride) {
   size_t r = r0;
   for (; r + R <= r1; r += R) {
     size_t t = 0;

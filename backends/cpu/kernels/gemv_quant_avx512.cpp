@@ -58,8 +58,9 @@ inline Acts load_acts(const int8_t* x, size_t bytes) {
     v.a = _mm512_permutex2var_epi64(x0, _mm512_setr_epi64(0, 1, 4, 5, 8, 9, 12, 13), x1);
     v.b = _mm512_permutex2var_epi64(x0, _mm512_setr_epi64(2, 3, 6, 7, 10, 11, 14, 15), x1);
     const __m512i eight = _mm512_set1_epi8(8);
-    v.start = _mm512_sub_epi32(_mm512_setzero_si512(),
-                               _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), eight, v.a), eight, v.b));
+    v.start =
+        _mm512_sub_epi32(_mm512_setzero_si512(),
+                         _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), eight, v.a), eight, v.b));
   } else {
     v.a = load64<kMasked>(x, byte_mask(bytes));
     v.b = v.a;
@@ -115,8 +116,8 @@ void rows_tile(const QuantMatrix& w, const QuantActs& x, size_t r, const float* 
 #pragma GCC unroll 8
     for (int i = 0; i < R; ++i)
       s[i] = _mm512_mul_ps(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(sm, ws + i * groups + g0)), dx);
-    // Fetch the weights kPrefetchBytes ahead, and their scales as far ahead
-    // in groups: past the rows' ends this is the next tile (prefetches never fault).
+      // Fetch the weights kPrefetchBytes ahead, and their scales as far ahead
+      // in groups: past the rows' ends this is the next tile (prefetches never fault).
 #pragma GCC unroll 8
     for (int i = 0; i < R; ++i) {
       const char* next = reinterpret_cast<const char*>(wr + i * rb + g0 * kWBytes) + kPrefetchBytes;
@@ -147,8 +148,7 @@ void rows(const QuantMatrix& w, const QuantActs& x, size_t r0, size_t r1, const 
 
 }  // namespace
 
-void gemv_quant_avx512(const QuantMatrix& w, const QuantActs& x, size_t r0, size_t r1, const float* bias,
-                       float* y) {
+void gemv_quant_avx512(const QuantMatrix& w, const QuantActs& x, size_t r0, size_t r1, const float* bias, float* y) {
   if (w.type == QuantType::kQ4)
     rows<true>(w, x, r0, r1, bias, y);
   else

@@ -18,15 +18,14 @@ namespace eidetic::cpu {
 
 // y[t] = x[t] / sqrt(mean(x[t]^2) + eps) * w   (w may be null: no weight)
 // y may be x (in place).
-void rms_norm(const float* x, size_t x_stride, const float* w, float eps, size_t n_tokens,
-              size_t dim, float* y, size_t y_stride);
+void rms_norm(const float* x, size_t x_stride, const float* w, float eps, size_t n_tokens, size_t dim, float* y,
+              size_t y_stride);
 
 // Mamba-2 gated RMSNorm: g = x * silu(z), then RMSNorm over each group of
 // `group_size` consecutive channels, times w (w may be null). dim must be a
 // multiple of group_size. y may be x or z (in place).
-void gated_rms_norm(const float* x, size_t x_stride, const float* z, size_t z_stride,
-                    const float* w, float eps, size_t n_tokens, size_t dim, size_t group_size,
-                    float* y, size_t y_stride);
+void gated_rms_norm(const float* x, size_t x_stride, const float* z, size_t z_stride, const float* w, float eps,
+                    size_t n_tokens, size_t dim, size_t group_size, float* y, size_t y_stride);
 
 // Causal depthwise conv1d with kernel width k over n_tokens, then SiLU.
 // w: [channels, k] (PyTorch's [channels, 1, k] squeezed); bias: [channels] or null.
@@ -34,9 +33,8 @@ void gated_rms_norm(const float* x, size_t x_stride, const float* z, size_t z_st
 // so a prompt and token-by-token decode share one state.
 // y[t, c] = silu(bias[c] + sum_j w[c, j] * in[t - (k-1) + j, c])
 // k >= 1 (tail may be null when k == 1); y must not overlap x or tail.
-void causal_conv1d_silu(const float* x, size_t x_stride, size_t n_tokens, size_t channels,
-                        size_t k, const float* w, const float* bias, float* tail, float* y,
-                        size_t y_stride);
+void causal_conv1d_silu(const float* x, size_t x_stride, size_t n_tokens, size_t channels, size_t k, const float* w,
+                        const float* bias, float* tail, float* y, size_t y_stride);
 
 // Mamba-1 selective scan over n_tokens, channel by channel.
 // x, dt, z: [n_tokens, d_inner] (dt after softplus); b, c: [n_tokens, d_state];
@@ -45,15 +43,21 @@ void causal_conv1d_silu(const float* x, size_t x_stride, size_t n_tokens, size_t
 //   s = exp(dt*a) * s + dt * b * x;  y = (sum_n s*c + d*x) * silu(z)
 struct SelectiveScanArgs {
   size_t n_tokens, d_inner, d_state;
-  const float* x; size_t x_stride;
-  const float* dt; size_t dt_stride;
-  const float* b; size_t b_stride;
-  const float* c; size_t c_stride;
-  const float* z; size_t z_stride;
+  const float* x;
+  size_t x_stride;
+  const float* dt;
+  size_t dt_stride;
+  const float* b;
+  size_t b_stride;
+  const float* c;
+  size_t c_stride;
+  const float* z;
+  size_t z_stride;
   const float* a;
   const float* d;
   float* state;
-  float* y; size_t y_stride;
+  float* y;
+  size_t y_stride;
 };
 void selective_scan(const SelectiveScanArgs& args);
 
@@ -65,14 +69,19 @@ void selective_scan(const SelectiveScanArgs& args);
 //   S = exp(dt*a) * S + dt * x ⊗ b;  y = S c + d * x    (no gate: gated_rms_norm follows)
 struct SsdScanArgs {
   size_t n_tokens, n_heads, head_dim, n_groups, d_state;
-  const float* x; size_t x_stride;
-  const float* dt; size_t dt_stride;
-  const float* b; size_t b_stride;
-  const float* c; size_t c_stride;
+  const float* x;
+  size_t x_stride;
+  const float* dt;
+  size_t dt_stride;
+  const float* b;
+  size_t b_stride;
+  const float* c;
+  size_t c_stride;
   const float* a;
   const float* d;
   float* state;
-  float* y; size_t y_stride;
+  float* y;
+  size_t y_stride;
 };
 void ssd_scan(const SsdScanArgs& args);
 
@@ -110,14 +119,14 @@ struct QuantActs {
 // columns [cols, padded_cols) are zero, and so is a group whose max|x| is
 // below kMinActScale (where 127 / max|x| would overflow).
 constexpr float kMinActScale = 1e-30f;
-void quantize_acts(QuantType type, const float* x, size_t x_stride, size_t n, size_t cols,
-                   size_t padded_cols, const QuantActs& out);
+void quantize_acts(QuantType type, const float* x, size_t x_stride, size_t n, size_t cols, size_t padded_cols,
+                   const QuantActs& out);
 
 // y[t, r] = sum_c W[r, c] * x[t, c] (+ bias[r]) for rows [r0, r1) and tokens
 // [0, n), x quantized by quantize_acts for w.type; bias may be null. Row
 // ranges are independent, so threads may split [0, rows) between them.
-void gemm_quant(const QuantMatrix& w, const QuantActs& x, size_t n, size_t r0, size_t r1,
-                const float* bias, float* y, size_t y_stride);
+void gemm_quant(const QuantMatrix& w, const QuantActs& x, size_t n, size_t r0, size_t r1, const float* bias, float* y,
+                size_t y_stride);
 
 // Row r of W in f32, its first `cols` values (the embedding lookup).
 void dequantize_row(const QuantMatrix& w, size_t r, size_t cols, float* out);
@@ -126,8 +135,8 @@ void dequantize_row(const QuantMatrix& w, size_t r, size_t cols, float* out);
 // y[t, r] = sum_c W[r, c] * x[t, c] (+ bias[r]) for rows [r0, r1) and tokens
 // [0, n): W is [rows, cols] of IEEE half (bf16 false) or bfloat16, row-major,
 // read in place; x is f32, rows x_stride apart; bias may be null.
-void gemm_half(const uint16_t* w, bool bf16, size_t cols, const float* x, size_t x_stride, size_t n,
-               size_t r0, size_t r1, const float* bias, float* y, size_t y_stride);
+void gemm_half(const uint16_t* w, bool bf16, size_t cols, const float* x, size_t x_stride, size_t n, size_t r0,
+               size_t r1, const float* bias, float* y, size_t y_stride);
 
 // ---- f32 weights ----
 // The same product for f32 weights W [rows, cols], read in place: the form for
@@ -153,8 +162,8 @@ void pack_token_panels(const float* x, size_t x_stride, size_t n, size_t cols, f
 // [0, n): W [rows, cols] row-major of f32, f16 or bf16, read in place; x packed
 // by pack_token_panels; bias may be null.
 enum class DenseType { kF32, kF16, kBF16 };
-void gemm_dense_panels(DenseType type, const void* w, size_t cols, const float* panels, size_t n, size_t r0,
-                       size_t r1, const float* bias, float* y, size_t y_stride);
+void gemm_dense_panels(DenseType type, const void* w, size_t cols, const float* panels, size_t n, size_t r0, size_t r1,
+                       const float* bias, float* y, size_t y_stride);
 
 // Q8 / Q4 weights over many tokens: the activations quantized by quantize_acts
 // for QuantType::kQ8 (natural column order, whatever the weights' type), then
@@ -171,8 +180,8 @@ struct QuantPanels {
 };
 inline size_t quant_panels_tokens(size_t n) { return (n + kPanelTokens - 1) / kPanelTokens * kPanelTokens; }
 void pack_quant_panels(QuantType type, const QuantActs& x, size_t n, size_t padded_cols, const QuantPanels& out);
-void gemm_quant_panels(const QuantMatrix& w, const QuantPanels& x, size_t n, size_t r0, size_t r1,
-                       const float* bias, float* y, size_t y_stride);
+void gemm_quant_panels(const QuantMatrix& w, const QuantPanels& x, size_t n, size_t r0, size_t r1, const float* bias,
+                       float* y, size_t y_stride);
 // Whether this CPU has a SIMD form of gemm_quant_panels (AVX-512 VNNI so far);
 // without one the row form gemm_quant is the faster for any n.
 bool have_quant_panels();
@@ -195,8 +204,8 @@ inline size_t ssd_chunk_length(size_t chunk, size_t n_tokens) {
   size_t l = chunk < 1 ? 1 : chunk > kSsdMaxChunk ? kSsdMaxChunk : chunk;
   return n_tokens < l ? n_tokens : l;
 }
-size_t ssd_chunked_scratch_floats(size_t n_tokens, size_t n_heads, size_t head_dim, size_t n_groups,
-                                  size_t d_state, size_t chunk);
+size_t ssd_chunked_scratch_floats(size_t n_tokens, size_t n_heads, size_t head_dim, size_t n_groups, size_t d_state,
+                                  size_t chunk);
 void ssd_chunked(const SsdScanArgs& args, size_t chunk, float* scratch, pthreadpool_t pool);
 
 // Threaded forms of the kernels above: the work is split over the pool's
@@ -204,14 +213,12 @@ void ssd_chunked(const SsdScanArgs& args, size_t chunk, float* scratch, pthreadp
 // (ssd_scan), never inside a reduction, so the result is the same bit for bit
 // as the single-threaded call, for any pool. A null pool, or too little work
 // to share, runs on the calling thread.
-void rms_norm(const float* x, size_t x_stride, const float* w, float eps, size_t n_tokens,
-              size_t dim, float* y, size_t y_stride, pthreadpool_t pool);
-void gated_rms_norm(const float* x, size_t x_stride, const float* z, size_t z_stride,
-                    const float* w, float eps, size_t n_tokens, size_t dim, size_t group_size,
-                    float* y, size_t y_stride, pthreadpool_t pool);
-void causal_conv1d_silu(const float* x, size_t x_stride, size_t n_tokens, size_t channels,
-                        size_t k, const float* w, const float* bias, float* tail, float* y,
-                        size_t y_stride, pthreadpool_t pool);
+void rms_norm(const float* x, size_t x_stride, const float* w, float eps, size_t n_tokens, size_t dim, float* y,
+              size_t y_stride, pthreadpool_t pool);
+void gated_rms_norm(const float* x, size_t x_stride, const float* z, size_t z_stride, const float* w, float eps,
+                    size_t n_tokens, size_t dim, size_t group_size, float* y, size_t y_stride, pthreadpool_t pool);
+void causal_conv1d_silu(const float* x, size_t x_stride, size_t n_tokens, size_t channels, size_t k, const float* w,
+                        const float* bias, float* tail, float* y, size_t y_stride, pthreadpool_t pool);
 void selective_scan(const SelectiveScanArgs& args, pthreadpool_t pool);
 void ssd_scan(const SsdScanArgs& args, pthreadpool_t pool);
 

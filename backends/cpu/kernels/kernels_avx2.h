@@ -12,14 +12,12 @@ namespace eidetic::cpu {
 bool cpu_has_avx2_fma();
 
 #if defined(EIDETIC_CPU_KERNELS_AVX2)
-void rms_norm_avx2(const float* x, size_t x_stride, const float* w, float eps, size_t n_tokens,
-                   size_t dim, float* y, size_t y_stride);
-void gated_rms_norm_avx2(const float* x, size_t x_stride, const float* z, size_t z_stride,
-                         const float* w, float eps, size_t n_tokens, size_t dim,
-                         size_t group_size, float* y, size_t y_stride);
-void causal_conv1d_silu_avx2(const float* x, size_t x_stride, size_t n_tokens, size_t channels,
-                             size_t k, const float* w, const float* bias, float* tail, float* y,
-                             size_t y_stride);
+void rms_norm_avx2(const float* x, size_t x_stride, const float* w, float eps, size_t n_tokens, size_t dim, float* y,
+                   size_t y_stride);
+void gated_rms_norm_avx2(const float* x, size_t x_stride, const float* z, size_t z_stride, const float* w, float eps,
+                         size_t n_tokens, size_t dim, size_t group_size, float* y, size_t y_stride);
+void causal_conv1d_silu_avx2(const float* x, size_t x_stride, size_t n_tokens, size_t channels, size_t k,
+                             const float* w, const float* bias, float* tail, float* y, size_t y_stride);
 void selective_scan_avx2(const SelectiveScanArgs& args);
 void ssd_scan_avx2(const SsdScanArgs& args);
 void softplus_avx2(const float* x, size_t n, float* y);
@@ -31,13 +29,13 @@ bool cpu_has_avx512f();
 
 // Quantized products with AVX2 byte multiplies (vpmaddubsw); need F16C too.
 // quantize_acts_avx2 writes the same bytes as the reference form.
-void quantize_acts_avx2(QuantType type, const float* x, size_t x_stride, size_t n, size_t cols,
-                        size_t padded_cols, const QuantActs& out);
-void gemm_quant_avx2(const QuantMatrix& w, const QuantActs& x, size_t n, size_t r0, size_t r1,
-                     const float* bias, float* y, size_t y_stride);
+void quantize_acts_avx2(QuantType type, const float* x, size_t x_stride, size_t n, size_t cols, size_t padded_cols,
+                        const QuantActs& out);
+void gemm_quant_avx2(const QuantMatrix& w, const QuantActs& x, size_t n, size_t r0, size_t r1, const float* bias,
+                     float* y, size_t y_stride);
 // f16 / bf16 products: F16C (vcvtph2ps) widens f16, a shift widens bf16.
-void gemm_half_avx2(const uint16_t* w, bool bf16, size_t cols, const float* x, size_t x_stride, size_t n,
-                    size_t r0, size_t r1, const float* bias, float* y, size_t y_stride);
+void gemm_half_avx2(const uint16_t* w, bool bf16, size_t cols, const float* x, size_t x_stride, size_t n, size_t r0,
+                    size_t r1, const float* bias, float* y, size_t y_stride);
 // f32 weights and the dense prompt products (F16C widens f16); the AVX-512F
 // forms only where cpu_has_avx512f().
 void gemm_f32_avx2(const float* w, size_t cols, const float* x, size_t x_stride, size_t n, size_t r0, size_t r1,
@@ -60,12 +58,11 @@ bool cpu_has_avx512_vnni();
 #if defined(EIDETIC_CPU_KERNELS_AVX512)
 // Quantized products with VNNI dot products (vpdpbusd) on 256-bit vectors,
 // which AVX-512VL gives 32 registers of.
-void gemm_quant_vnni(const QuantMatrix& w, const QuantActs& x, size_t n, size_t r0, size_t r1,
-                     const float* bias, float* y, size_t y_stride);
+void gemm_quant_vnni(const QuantMatrix& w, const QuantActs& x, size_t n, size_t r0, size_t r1, const float* bias,
+                     float* y, size_t y_stride);
 // gemm_quant for one token (n = 1, packed y) on 512-bit vectors; what
 // gemm_quant_vnni runs for n = 1.
-void gemv_quant_avx512(const QuantMatrix& w, const QuantActs& x, size_t r0, size_t r1, const float* bias,
-                       float* y);
+void gemv_quant_avx512(const QuantMatrix& w, const QuantActs& x, size_t r0, size_t r1, const float* bias, float* y);
 // The prompt product on token panels (kernels.h: gemm_quant_panels).
 void gemm_quant_panels_vnni(const QuantMatrix& w, const QuantPanels& x, size_t n, size_t r0, size_t r1,
                             const float* bias, float* y, size_t y_stride);

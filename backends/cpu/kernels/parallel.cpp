@@ -44,13 +44,11 @@ ChunkedFn chunked_form() {
 }  // namespace
 
 #if defined(EIDETIC_CPU_KERNELS_AVX2)
-bool cpu_has_avx512f() {
-  return cpu_has_avx2_fma() && __builtin_cpu_supports("avx512f");
-}
+bool cpu_has_avx512f() { return cpu_has_avx2_fma() && __builtin_cpu_supports("avx512f"); }
 #endif
 
-size_t ssd_chunked_scratch_floats(size_t n_tokens, size_t n_heads, size_t head_dim, size_t n_groups,
-                                  size_t d_state, size_t chunk) {
+size_t ssd_chunked_scratch_floats(size_t n_tokens, size_t n_heads, size_t head_dim, size_t n_groups, size_t d_state,
+                                  size_t chunk) {
   const size_t L = ssd_chunk_length(chunk, n_tokens);
   // The AVX2 form's layout; the reference form needs less (L*(L+1) + L).
   return ssd_chunked_layout(n_tokens, n_heads, head_dim, n_groups, d_state, L).total_floats();
@@ -67,8 +65,8 @@ void ssd_chunked(const SsdScanArgs& args, size_t chunk, float* scratch, pthreadp
   ssd_scan(args, pool);
 }
 
-void rms_norm(const float* x, size_t x_stride, const float* w, float eps, size_t n_tokens, size_t dim,
-              float* y, size_t y_stride, pthreadpool_t pool) {
+void rms_norm(const float* x, size_t x_stride, const float* w, float eps, size_t n_tokens, size_t dim, float* y,
+              size_t y_stride, pthreadpool_t pool) {
   if (!threaded(pool, n_tokens * dim) || n_tokens < 2) {
     rms_norm(x, x_stride, w, eps, n_tokens, dim, y, y_stride);
     return;
@@ -90,9 +88,8 @@ void gated_rms_norm(const float* x, size_t x_stride, const float* z, size_t z_st
   });
 }
 
-void causal_conv1d_silu(const float* x, size_t x_stride, size_t n_tokens, size_t channels, size_t k,
-                        const float* w, const float* bias, float* tail, float* y, size_t y_stride,
-                        pthreadpool_t pool) {
+void causal_conv1d_silu(const float* x, size_t x_stride, size_t n_tokens, size_t channels, size_t k, const float* w,
+                        const float* bias, float* tail, float* y, size_t y_stride, pthreadpool_t pool) {
   // Each part runs the dispatched kernel on its own channels, with its slice of
   // the tail ([k-1, channels], rows `channels` apart) copied into a packed
   // buffer and back. Parts start at multiples of 8, as the SIMD forms' blocks do.
@@ -106,8 +103,8 @@ void causal_conv1d_silu(const float* x, size_t x_stride, size_t n_tokens, size_t
     float part[kMaxHist * kPart];
     const size_t m = c1 - c0;
     for (size_t r = 0; r < hist; ++r) std::copy(tail + r * channels + c0, tail + r * channels + c1, part + r * m);
-    causal_conv1d_silu(x + c0, x_stride, n_tokens, m, k, w + c0 * k, bias ? bias + c0 : nullptr,
-                       hist ? part : nullptr, y + c0, y_stride);
+    causal_conv1d_silu(x + c0, x_stride, n_tokens, m, k, w + c0 * k, bias ? bias + c0 : nullptr, hist ? part : nullptr,
+                       y + c0, y_stride);
     for (size_t r = 0; r < hist; ++r) std::copy(part + r * m, part + (r + 1) * m, tail + r * channels + c0);
   });
 }

@@ -94,9 +94,10 @@ std::vector<Form> forms() {
 
 void line(const char* kernel, const char* form, size_t rows, size_t cols, size_t n, const char* mode, double s,
           double bytes) {
-  std::printf("{\"kernel\":\"%s\",\"form\":\"%s\",\"rows\":%zu,\"cols\":%zu,\"tokens\":%zu,\"mode\":\"%s\","
-              "\"us\":%.2f,\"weight_GBps\":%.2f,\"GOPps\":%.2f}\n",
-              kernel, form, rows, cols, n, mode, s * 1e6, bytes / s / 1e9, 2.0 * double(rows * cols * n) / s / 1e9);
+  std::printf(
+      "{\"kernel\":\"%s\",\"form\":\"%s\",\"rows\":%zu,\"cols\":%zu,\"tokens\":%zu,\"mode\":\"%s\","
+      "\"us\":%.2f,\"weight_GBps\":%.2f,\"GOPps\":%.2f}\n",
+      kernel, form, rows, cols, n, mode, s * 1e6, bytes / s / 1e9, 2.0 * double(rows * cols * n) / s / 1e9);
   std::fflush(stdout);
 }
 
@@ -163,8 +164,9 @@ void bench(size_t rows, size_t cols, size_t ring_mib) {
     auto x = rand_vec(512 * cols, -1, 1);
     std::vector<float> y(512 * rows);
     const double bytes = double(rows * cols * 2);
-    line("f16", "dispatch", rows, cols, 1, "cached",
-         seconds_per_call([&] { gemm_half(ring[0].data(), false, cols, x.data(), cols, 1, 0, rows, nullptr, y.data(), rows); }),
+    line("f16", "dispatch", rows, cols, 1, "cached", seconds_per_call([&] {
+           gemm_half(ring[0].data(), false, cols, x.data(), cols, 1, 0, rows, nullptr, y.data(), rows);
+         }),
          bytes);
     size_t k = 0;
     line("f16", "dispatch", rows, cols, 1, "streamed", seconds_per_call([&] {
@@ -180,7 +182,8 @@ void bench(size_t rows, size_t cols, size_t ring_mib) {
     for (size_t n : {2, 4, 8, 16, 64, 512})
       line("f16_panels", "dispatch", rows, cols, n, "cached", seconds_per_call([&] {
              pack_token_panels(x.data(), cols, n, cols, panels.data());
-             gemm_dense_panels(DenseType::kF16, ring[0].data(), cols, panels.data(), n, 0, rows, nullptr, y.data(), rows);
+             gemm_dense_panels(DenseType::kF16, ring[0].data(), cols, panels.data(), n, 0, rows, nullptr, y.data(),
+                               rows);
            }),
            bytes);
   }

@@ -37,8 +37,8 @@ void scale_row(const float* x, float scale, const float* w, size_t n, float* y) 
 
 }  // namespace
 
-void rms_norm_avx2(const float* x, size_t x_stride, const float* w, float eps, size_t n_tokens,
-                   size_t dim, float* y, size_t y_stride) {
+void rms_norm_avx2(const float* x, size_t x_stride, const float* w, float eps, size_t n_tokens, size_t dim, float* y,
+                   size_t y_stride) {
   for (size_t t = 0; t < n_tokens; ++t) {
     const float* xr = x + t * x_stride;
     const float scale = 1.0f / sqrtf(sum_squares(xr, dim) / static_cast<float>(dim) + eps);
@@ -46,9 +46,8 @@ void rms_norm_avx2(const float* x, size_t x_stride, const float* w, float eps, s
   }
 }
 
-void gated_rms_norm_avx2(const float* x, size_t x_stride, const float* z, size_t z_stride,
-                         const float* w, float eps, size_t n_tokens, size_t dim,
-                         size_t group_size, float* y, size_t y_stride) {
+void gated_rms_norm_avx2(const float* x, size_t x_stride, const float* z, size_t z_stride, const float* w, float eps,
+                         size_t n_tokens, size_t dim, size_t group_size, float* y, size_t y_stride) {
   for (size_t t = 0; t < n_tokens; ++t) {
     const float* xr = x + t * x_stride;
     const float* zr = z + t * z_stride;
@@ -57,8 +56,7 @@ void gated_rms_norm_avx2(const float* x, size_t x_stride, const float* z, size_t
       __m256 acc = _mm256_setzero_ps();
       for (size_t i = g0; i < g0 + group_size; i += 8) {
         const __m256i m = lane_mask(g0 + group_size - i);
-        const __m256 g = _mm256_mul_ps(_mm256_maskload_ps(xr + i, m),
-                                       silu256_ps(_mm256_maskload_ps(zr + i, m)));
+        const __m256 g = _mm256_mul_ps(_mm256_maskload_ps(xr + i, m), silu256_ps(_mm256_maskload_ps(zr + i, m)));
         acc = _mm256_fmadd_ps(g, g, acc);
         _mm256_maskstore_ps(yr + i, m, g);
       }

@@ -26,8 +26,8 @@ float rms_scale(float sum, size_t dim, float eps) { return 1.0f / sqrtf(sum / fl
 
 }  // namespace
 
-void rms_norm_neon(const float* x, size_t x_stride, const float* w, float eps, size_t n_tokens, size_t dim,
-                   float* y, size_t y_stride) {
+void rms_norm_neon(const float* x, size_t x_stride, const float* w, float eps, size_t n_tokens, size_t dim, float* y,
+                   size_t y_stride) {
   for (size_t t = 0; t < n_tokens; ++t) {
     const float* xr = x + t * x_stride;
     float32x4_t acc = vdupq_n_f32(0.0f);
@@ -39,8 +39,8 @@ void rms_norm_neon(const float* x, size_t x_stride, const float* w, float eps, s
   }
 }
 
-void gated_rms_norm_neon(const float* x, size_t x_stride, const float* z, size_t z_stride, const float* w,
-                         float eps, size_t n_tokens, size_t dim, size_t group_size, float* y, size_t y_stride) {
+void gated_rms_norm_neon(const float* x, size_t x_stride, const float* z, size_t z_stride, const float* w, float eps,
+                         size_t n_tokens, size_t dim, size_t group_size, float* y, size_t y_stride) {
   const float32x4_t one = vdupq_n_f32(1.0f);
   for (size_t t = 0; t < n_tokens; ++t) {
     const float* xr = x + t * x_stride;

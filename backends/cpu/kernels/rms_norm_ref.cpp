@@ -7,8 +7,8 @@
 
 namespace eidetic::cpu {
 
-void rms_norm_ref(const float* x, size_t x_stride, const float* w, float eps, size_t n_tokens,
-                  size_t dim, float* y, size_t y_stride) {
+void rms_norm_ref(const float* x, size_t x_stride, const float* w, float eps, size_t n_tokens, size_t dim, float* y,
+                  size_t y_stride) {
   for (size_t t = 0; t < n_tokens; ++t) {
     const float* xr = x + t * x_stride;
     float* yr = y + t * y_stride;
@@ -19,9 +19,8 @@ void rms_norm_ref(const float* x, size_t x_stride, const float* w, float eps, si
   }
 }
 
-void gated_rms_norm_ref(const float* x, size_t x_stride, const float* z, size_t z_stride,
-                        const float* w, float eps, size_t n_tokens, size_t dim,
-                        size_t group_size, float* y, size_t y_stride) {
+void gated_rms_norm_ref(const float* x, size_t x_stride, const float* z, size_t z_stride, const float* w, float eps,
+                        size_t n_tokens, size_t dim, size_t group_size, float* y, size_t y_stride) {
   for (size_t t = 0; t < n_tokens; ++t) {
     const float* xr = x + t * x_stride;
     const float* zr = z + t * z_stride;

@@ -5,9 +5,9 @@
 // One thread is timed by its CPU time, two by the wall clock.
 //   cpu_scan_bench [--quick]
 #include <algorithm>
-#include <ctime>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <functional>
 #include <random>
 #include <vector>
@@ -75,8 +75,8 @@ int main(int argc, char** argv) {
     std::vector<float> state(w * ds), y(nmax * w);
     std::vector<float> scratch(ssd_chunked_scratch_floats(nmax, h, hd, 1, ds, 256));
     for (size_t n : {1, 2, 4, 8, 16, 32, 64, 128, 512}) {
-      SsdScanArgs p{n, h, hd, 1, ds, x.data(), w, dt.data(), h, b.data(), ds, c.data(), ds,
-                    a.data(), d.data(), state.data(), y.data(), w};
+      SsdScanArgs p{n,  h,        hd, 1,        ds,       x.data(),     w,        dt.data(), h, b.data(),
+                    ds, c.data(), ds, a.data(), d.data(), state.data(), y.data(), w};
       for (size_t threads : {1, 2}) {
         pthreadpool_t pool = threads > 1 ? pool2 : nullptr;
         const double rec = seconds_per_call([&] { ssd_scan(p, pool); }, rounds, threads == 1);
@@ -88,9 +88,10 @@ int main(int argc, char** argv) {
           for (const auto& [form, f] : forms) {
             const double chk =
                 seconds_per_call([&, f = f] { f(p, chunk, scratch.data(), pool); }, rounds, threads == 1);
-            std::printf("{\"kernel\":\"ssd_chunked\",\"form\":\"%s\",\"chunk\":%zu,\"tokens\":%zu,"
-                        "\"threads\":%zu,\"us_per_token\":%.2f,\"speedup_vs_scan\":%.2f}\n",
-                        form, chunk, n, threads, chk * 1e6 / double(n), rec / chk);
+            std::printf(
+                "{\"kernel\":\"ssd_chunked\",\"form\":\"%s\",\"chunk\":%zu,\"tokens\":%zu,"
+                "\"threads\":%zu,\"us_per_token\":%.2f,\"speedup_vs_scan\":%.2f}\n",
+                form, chunk, n, threads, chk * 1e6 / double(n), rec / chk);
           }
         }
         std::fflush(stdout);
@@ -103,10 +104,12 @@ int main(int argc, char** argv) {
       auto x = rand_vec(n * di, -2, 2), dt = rand_vec(n * di, 0.001f, 0.1f), z = rand_vec(n * di, -3, 3);
       auto bc = rand_vec(n * xp, -1, 1), a = rand_vec(di * ds, -16, -1), d = rand_vec(di, -1, 1);
       std::vector<float> state(di * ds), y(n * di);
-      SelectiveScanArgs p{n, di, ds, x.data(), di, dt.data(), di, bc.data() + 48, xp, bc.data() + 48 + ds, xp,
-                          z.data(), di, a.data(), d.data(), state.data(), y.data(), di};
+      SelectiveScanArgs p{
+          n,        di, ds,       x.data(), di,           dt.data(), di, bc.data() + 48, xp, bc.data() + 48 + ds, xp,
+          z.data(), di, a.data(), d.data(), state.data(), y.data(),  di};
       for (size_t threads : {1, 2}) {
-        const double s = seconds_per_call([&] { selective_scan(p, threads > 1 ? pool2 : nullptr); }, rounds, threads == 1);
+        const double s =
+            seconds_per_call([&] { selective_scan(p, threads > 1 ? pool2 : nullptr); }, rounds, threads == 1);
         std::printf("{\"kernel\":\"selective_scan\",\"tokens\":%zu,\"threads\":%zu,\"us_per_token\":%.2f}\n", n,
                     threads, s * 1e6 / double(n));
       }

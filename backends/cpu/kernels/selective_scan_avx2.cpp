@@ -17,14 +17,17 @@ namespace {
 // One state vector of one channel: s = exp(dt*a)*s + dtx*b; acc += s*c.
 // MASKED handles the last, partial vector of d_state (masked lanes stay 0).
 template <bool kMasked>
-inline void step(const float* a, float* s, const float* b, const float* c, __m256 dt, __m256 dtx,
-                 __m256i m, __m256& acc) {
+inline void step(const float* a, float* s, const float* b, const float* c, __m256 dt, __m256 dtx, __m256i m,
+                 __m256& acc) {
   const __m256 av = kMasked ? _mm256_maskload_ps(a, m) : _mm256_loadu_ps(a);
   const __m256 bv = kMasked ? _mm256_maskload_ps(b, m) : _mm256_loadu_ps(b);
   const __m256 cv = kMasked ? _mm256_maskload_ps(c, m) : _mm256_loadu_ps(c);
   __m256 sv = kMasked ? _mm256_maskload_ps(s, m) : _mm256_loadu_ps(s);
   sv = _mm256_fmadd_ps(exp256_ps(_mm256_mul_ps(dt, av)), sv, _mm256_mul_ps(dtx, bv));
-  if (kMasked) _mm256_maskstore_ps(s, m, sv); else _mm256_storeu_ps(s, sv);
+  if (kMasked)
+    _mm256_maskstore_ps(s, m, sv);
+  else
+    _mm256_storeu_ps(s, sv);
   acc = _mm256_fmadd_ps(sv, cv, acc);
 }
 
@@ -53,8 +56,7 @@ void scan_token(const SelectiveScanArgs& p, size_t t) {
       float* s = p.state + (d0 + r) * p.d_state;
       const __m256 dt = _mm256_set1_ps(dts[r]), dtx = _mm256_set1_ps(dtxs[r]);
       __m256 ar = _mm256_setzero_ps();
-      for (size_t v = 0; v < full; ++v)
-        step<false>(a + 8 * v, s + 8 * v, b + 8 * v, c + 8 * v, dt, dtx, mrem, ar);
+      for (size_t v = 0; v < full; ++v) step<false>(a + 8 * v, s + 8 * v, b + 8 * v, c + 8 * v, dt, dtx, mrem, ar);
       if (rem) step<true>(a + 8 * full, s + 8 * full, b + 8 * full, c + 8 * full, dt, dtx, mrem, ar);
       acc[r] = ar;
     }

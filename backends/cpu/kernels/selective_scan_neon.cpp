@@ -19,16 +19,16 @@ float scan_channel(const float* a, float* s, const float* b, const float* c, siz
   float32x4_t acc = vdupq_n_f32(0.0f);
   size_t i = 0;
   for (; i + 4 <= d_state; i += 4) {
-    const float32x4_t sv = vfmaq_f32(vmulq_f32(dtxv, vld1q_f32(b + i)), exp_f32x4(vmulq_f32(dtv, vld1q_f32(a + i))),
-                                     vld1q_f32(s + i));
+    const float32x4_t sv =
+        vfmaq_f32(vmulq_f32(dtxv, vld1q_f32(b + i)), exp_f32x4(vmulq_f32(dtv, vld1q_f32(a + i))), vld1q_f32(s + i));
     vst1q_f32(s + i, sv);
     acc = vfmaq_f32(acc, sv, vld1q_f32(c + i));
   }
   if (i < d_state) {
     const size_t rem = d_state - i;
-    const float32x4_t sv = vfmaq_f32(vmulq_f32(dtxv, NeonF32x4::load_first(b + i, rem)),
-                                     exp_f32x4(vmulq_f32(dtv, NeonF32x4::load_first(a + i, rem))),
-                                     NeonF32x4::load_first(s + i, rem));
+    const float32x4_t sv =
+        vfmaq_f32(vmulq_f32(dtxv, NeonF32x4::load_first(b + i, rem)),
+                  exp_f32x4(vmulq_f32(dtv, NeonF32x4::load_first(a + i, rem))), NeonF32x4::load_first(s + i, rem));
     NeonF32x4::store_first(s + i, sv, rem);
     acc = vfmaq_f32(acc, sv, NeonF32x4::load_first(c + i, rem));  // lanes past rem: s and c are 0
   }

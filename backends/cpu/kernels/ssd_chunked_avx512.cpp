@@ -21,9 +21,7 @@ struct V {
   static void maskstore(float* p, mask m, reg v) { _mm512_mask_storeu_ps(p, m, v); }
   static reg mul(reg a, reg b) { return _mm512_mul_ps(a, b); }
   static reg fmadd(reg a, reg b, reg c) { return _mm512_fmadd_ps(a, b, c); }
-  static mask tail_mask(size_t count) {
-    return count >= 16 ? mask(0xffff) : mask((1u << count) - 1u);
-  }
+  static mask tail_mask(size_t count) { return count >= 16 ? mask(0xffff) : mask((1u << count) - 1u); }
 };
 
 #include "backends/cpu/kernels/ssd_chunked_simd.inc"

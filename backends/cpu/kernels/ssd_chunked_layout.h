@@ -20,17 +20,15 @@ struct SsdChunkedLayout {
   size_t n_groups, n_heads;
 
   size_t total_floats() const { return n_groups * n_chunks * group_floats + n_heads * head_floats; }
-  float* group_block(float* scratch, size_t g, size_t c) const {
-    return scratch + (g * n_chunks + c) * group_floats;
-  }
+  float* group_block(float* scratch, size_t g, size_t c) const { return scratch + (g * n_chunks + c) * group_floats; }
   float* head_block(float* scratch, size_t h) const {
     return scratch + n_groups * n_chunks * group_floats + h * head_floats;
   }
 };
 
 // L = the chunk length actually used (kernels.h: ssd_chunk_length).
-inline SsdChunkedLayout ssd_chunked_layout(size_t n_tokens, size_t n_heads, size_t head_dim,
-                                           size_t n_groups, size_t d_state, size_t L) {
+inline SsdChunkedLayout ssd_chunked_layout(size_t n_tokens, size_t n_heads, size_t head_dim, size_t n_groups,
+                                           size_t d_state, size_t L) {
   SsdChunkedLayout s;
   s.L = L;
   s.Lp = (L + 7) & ~size_t(7);

@@ -16,21 +16,22 @@ namespace {
 constexpr size_t kChunk = 8;
 
 template <bool kMasked>
-inline void step(float* s, const float* b, const float* c, __m256 decay, __m256 dtx, __m256i m,
-                 __m256& acc) {
+inline void step(float* s, const float* b, const float* c, __m256 decay, __m256 dtx, __m256i m, __m256& acc) {
   const __m256 bv = kMasked ? _mm256_maskload_ps(b, m) : _mm256_loadu_ps(b);
   const __m256 cv = kMasked ? _mm256_maskload_ps(c, m) : _mm256_loadu_ps(c);
   __m256 sv = kMasked ? _mm256_maskload_ps(s, m) : _mm256_loadu_ps(s);
   sv = _mm256_fmadd_ps(dtx, bv, _mm256_mul_ps(decay, sv));
-  if (kMasked) _mm256_maskstore_ps(s, m, sv); else _mm256_storeu_ps(s, sv);
+  if (kMasked)
+    _mm256_maskstore_ps(s, m, sv);
+  else
+    _mm256_storeu_ps(s, sv);
   acc = _mm256_fmadd_ps(sv, cv, acc);
 }
 
 // Head h, tokens [t0, t1), rows [i0, i0 + rows) of the head, rows <= 8.
 // decay[t - t0] = exp(dt*a). kFull > 0 fixes d_state / 8 at compile time.
 template <size_t kFull>
-void scan_rows(const SsdScanArgs& p, size_t h, size_t t0, size_t t1, size_t i0, size_t rows,
-               const float* decay) {
+void scan_rows(const SsdScanArgs& p, size_t h, size_t t0, size_t t1, size_t i0, size_t rows, const float* decay) {
   const size_t full = kFull ? kFull : p.d_state / 8;
   const size_t rem = p.d_state - full * 8;
   const __m256i mrem = lane_mask(rem);

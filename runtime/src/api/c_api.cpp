@@ -122,8 +122,8 @@ eidetic_status eidetic_tokenize(const eidetic_model* model, const char* text, si
     const auto r = tok->encode(std::string_view(text ? text : "", text_len), parse_special != 0);
     *n_ids = r.size();
     if (r.size() > capacity)
-      return fail(EIDETIC_ERROR_BUFFER_TOO_SMALL, "ids buffer holds " + std::to_string(capacity) + ", " +
-                                                      std::to_string(r.size()) + " needed");
+      return fail(EIDETIC_ERROR_BUFFER_TOO_SMALL,
+                  "ids buffer holds " + std::to_string(capacity) + ", " + std::to_string(r.size()) + " needed");
     std::copy(r.begin(), r.end(), ids);
     return EIDETIC_OK;
   });
@@ -142,8 +142,8 @@ eidetic_status eidetic_detokenize(const eidetic_model* model, const int32_t* ids
     if (!r) return report(r.status());
     *text_len = r->size();
     if (r->size() > capacity)
-      return fail(EIDETIC_ERROR_BUFFER_TOO_SMALL, "text buffer holds " + std::to_string(capacity) + " bytes, " +
-                                                      std::to_string(r->size()) + " needed");
+      return fail(EIDETIC_ERROR_BUFFER_TOO_SMALL,
+                  "text buffer holds " + std::to_string(capacity) + " bytes, " + std::to_string(r->size()) + " needed");
     if (!r->empty()) std::memcpy(text, r->data(), r->size());
     return EIDETIC_OK;
   });
@@ -175,9 +175,7 @@ eidetic_status eidetic_session_copy(eidetic_session* dst, const eidetic_session*
   return guarded([&] { return report(dst->session->copy_from(*src->session)); });
 }
 
-uint64_t eidetic_session_position(const eidetic_session* session) {
-  return session ? session->session->n_past() : 0;
-}
+uint64_t eidetic_session_position(const eidetic_session* session) { return session ? session->session->n_past() : 0; }
 
 eidetic_status eidetic_prefill(eidetic_session* session, const int32_t* ids, size_t n_ids) {
   if (!session) return null_arg("session");
@@ -258,7 +256,9 @@ eidetic_status eidetic_generate(eidetic_session* session, eidetic_sampler* sampl
   return guarded([&] {
     const auto ids = tok->encode(std::string_view(prompt, prompt_len), true);
     eidetic::GenerateStats stats;
-    auto on_token = [&](int32_t id, std::string_view text) { return callback(user, id, text.data(), text.size()) == 0; };
+    auto on_token = [&](int32_t id, std::string_view text) {
+      return callback(user, id, text.data(), text.size()) == 0;
+    };
     Status s = eidetic::generate(*session->session, sampler->sampler, ids, max_tokens, on_token, &stats);
     if (n_generated) *n_generated = stats.generated_tokens;
     return report(s);

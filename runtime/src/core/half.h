@@ -31,8 +31,8 @@ inline uint16_t f32_to_f16(float f) {
   const uint16_t sign = uint16_t((x >> 16) & 0x8000);
   const uint32_t abs = x & 0x7fffffff;
   if (abs >= 0x7f800000) return sign | 0x7c00 | (abs > 0x7f800000 ? 0x200 : 0);  // inf / nan
-  if (abs >= 0x477ff000) return sign | 0x7c00;  // rounds past the largest half: inf
-  if (abs < 0x38800000) {                       // result is subnormal or zero
+  if (abs >= 0x477ff000) return sign | 0x7c00;                                   // rounds past the largest half: inf
+  if (abs < 0x38800000) {                                                        // result is subnormal or zero
     const uint32_t shift = 126 - (abs >> 23);
     if (shift > 24) return sign;
     const uint32_t mant = (abs & 0x7fffff) | 0x800000, half = 1u << (shift - 1);

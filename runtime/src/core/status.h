@@ -16,8 +16,8 @@ enum class Code {
   kInvalidModel = 3,     // the model file is malformed or inconsistent
   kUnsupported = 4,      // valid input we do not handle (arch, dtype, ...)
   kOutOfMemory = 5,
-  kBackendError = 6,     // a backend (CPU / Vulkan) failed
-  kCancelled = 7,        // a callback asked to stop
+  kBackendError = 6,  // a backend (CPU / Vulkan) failed
+  kCancelled = 7,     // a callback asked to stop
 };
 
 class [[nodiscard]] Status {
@@ -44,8 +44,8 @@ inline Status unsupported(std::string m) { return {Code::kUnsupported, std::move
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}          // NOLINT: implicit by design
-  Result(Status status) : v_(std::move(status)) {}   // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}         // NOLINT: implicit by design
+  Result(Status status) : v_(std::move(status)) {}  // NOLINT: implicit by design
 
   bool is_ok() const { return v_.index() == 0; }
   explicit operator bool() const { return is_ok(); }
@@ -64,10 +64,10 @@ class [[nodiscard]] Result {
 }  // namespace eidetic
 
 // Propagate a failing Status / Result from the enclosing function.
-#define EID_TRY(expr)                           \
-  do {                                          \
-    ::eidetic::Status eid_s_ = (expr);          \
-    if (!eid_s_.is_ok()) return eid_s_;         \
+#define EID_TRY(expr)                   \
+  do {                                  \
+    ::eidetic::Status eid_s_ = (expr);  \
+    if (!eid_s_.is_ok()) return eid_s_; \
   } while (0)
 
 #define EID_CONCAT_INNER(a, b) a##b

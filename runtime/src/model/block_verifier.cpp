@@ -43,7 +43,9 @@ class BlockChecker {
     const auto& s = *t.shape();
     bool same = s.size() == shape.size();
     for (size_t i = 0; same && i < shape.size(); ++i) same = s.Get(i) == shape[i];
-    if (!same) return invalid_model(where_ + ": " + name + " has shape " + shape_string(s) + ", expected " + shape_string(shape));
+    if (!same)
+      return invalid_model(where_ + ": " + name + " has shape " + shape_string(s) + ", expected " +
+                           shape_string(shape));
     if (kind == Kind::kF32 && t.dtype() != DType::F32)
       return invalid_model(where_ + ": " + name + " must be f32, is " + dtype_name(t.dtype()));
     return Status::ok();
@@ -133,12 +135,9 @@ Status check_block(const fb::Model& model, const fb::Block& block, unsigned inde
     case fb::BlockOp::Norm:
       if (!(block.op_as_Norm()->eps() > 0)) return c.fail("eps must be > 0");
       return c.tensor("weight", block.op_as_Norm()->weight(), {hidden}, Kind::kF32);
-    case fb::BlockOp::LmHead:
-      return c.tensor("weight", block.op_as_LmHead()->weight(), {vocab, hidden}, Kind::kMatrix);
-    case fb::BlockOp::MambaMixer:
-      return check_mamba(c, *block.op_as_MambaMixer(), hidden);
-    case fb::BlockOp::Mamba2Mixer:
-      return check_mamba2(c, *block.op_as_Mamba2Mixer(), hidden);
+    case fb::BlockOp::LmHead: return c.tensor("weight", block.op_as_LmHead()->weight(), {vocab, hidden}, Kind::kMatrix);
+    case fb::BlockOp::MambaMixer: return check_mamba(c, *block.op_as_MambaMixer(), hidden);
+    case fb::BlockOp::Mamba2Mixer: return check_mamba2(c, *block.op_as_Mamba2Mixer(), hidden);
     default:
       return unsupported(std::string("block kind ") + fb::EnumNameBlockOp(kind) +
                          " is defined by the format but not executed by this runtime version");
@@ -149,7 +148,8 @@ Status check_tokenizer(const fb::Model& model) {
   const fb::Tokenizer* t = model.tokenizer();
   if (!t) return Status::ok();
   const int64_t n = t->vocab()->size();
-  if (n == 0 || n > int64_t(model.vocab_size())) return invalid_model("tokenizer vocabulary size does not fit the model");
+  if (n == 0 || n > int64_t(model.vocab_size()))
+    return invalid_model("tokenizer vocabulary size does not fit the model");
   if (t->kind() > fb::TokenizerKind::MAX || t->split() > fb::SplitPattern::MAX ||
       t->metaspace_mode() > fb::MetaspaceMode::MAX)
     return invalid_model("tokenizer kind, split pattern or metaspace mode unknown");

@@ -10,19 +10,19 @@ namespace eidetic {
 
 constexpr char kFileMagic[8] = {'E', 'I', 'D', 'E', 'T', 'I', 'C', '\0'};
 constexpr uint32_t kFormatVersion = 1;
-constexpr uint64_t kDataAlignment = 4096;   // weight segment start: a page
-constexpr uint64_t kTensorAlignment = 64;   // each tensor: a cache line / AVX-512 vector
+constexpr uint64_t kDataAlignment = 4096;  // weight segment start: a page
+constexpr uint64_t kTensorAlignment = 64;  // each tensor: a cache line / AVX-512 vector
 
 struct FileHeader {
   char magic[8];
   uint32_t format_version;
-  uint32_t header_size;        // sizeof(FileHeader), for future growth
+  uint32_t header_size;  // sizeof(FileHeader), for future growth
   uint64_t flatbuffer_offset;
   uint64_t flatbuffer_size;
   uint64_t data_offset;
   uint64_t data_size;
-  uint64_t flatbuffer_hash;    // hash_bytes of the flatbuffer
-  uint64_t header_hash;        // hash_bytes of the 56 bytes before this field
+  uint64_t flatbuffer_hash;  // hash_bytes of the flatbuffer
+  uint64_t header_hash;      // hash_bytes of the 56 bytes before this field
 };
 static_assert(sizeof(FileHeader) == 64, "the on-disk header is 64 bytes");
 

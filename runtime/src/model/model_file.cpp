@@ -57,8 +57,7 @@ Status check_header(const uint8_t* base, uint64_t size, FileHeader* out) {
 }
 
 Status check_flatbuffer(const uint8_t* fb, uint64_t size) {
-  if (size < 8 || !fb::ModelBufferHasIdentifier(fb))
-    return invalid_model("flatbuffer identifier is not \"EIDM\"");
+  if (size < 8 || !fb::ModelBufferHasIdentifier(fb)) return invalid_model("flatbuffer identifier is not \"EIDM\"");
   flatbuffers::Verifier::Options options;
   options.max_tables = 10'000'000;
   flatbuffers::Verifier verifier(fb, size, options);
@@ -115,7 +114,8 @@ Status check_tensors(const fb::Model& model, uint64_t data_size) {
       return invalid_model(what + ": stored size " + std::to_string(t.size()) + " bytes, its shape and dtype need " +
                            std::to_string(bytes));
     if (t.offset() % kTensorAlignment != 0) return invalid_model(what + ": offset not 64-byte aligned");
-    if (!range_inside(t.offset(), t.size(), data_size)) return invalid_model(what + ": data lies past the end of the file");
+    if (!range_inside(t.offset(), t.size(), data_size))
+      return invalid_model(what + ": data lies past the end of the file");
     ranges.push_back({t.offset(), t.offset() + t.size(), int(i)});
     if (const auto* q = t.quant()) {
       if (q->scale_offset() % kTensorAlignment != 0 || !range_inside(q->scale_offset(), q->scale_size(), data_size))
@@ -188,9 +188,7 @@ ModelFile::~ModelFile() {
     std::free(const_cast<uint8_t*>(base_));
 }
 
-const uint8_t* ModelFile::tensor_data(int index) const {
-  return base_ + header_.data_offset + tensor(index).offset();
-}
+const uint8_t* ModelFile::tensor_data(int index) const { return base_ + header_.data_offset + tensor(index).offset(); }
 
 const uint8_t* ModelFile::tensor_scales(int index) const {
   return base_ + header_.data_offset + tensor(index).quant()->scale_offset();

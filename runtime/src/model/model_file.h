@@ -40,9 +40,7 @@ class ModelFile {
   const uint8_t* tensor_data(int index) const;
   // Start of a quantized tensor's scales.
   const uint8_t* tensor_scales(int index) const;
-  const float* tensor_f32(int index) const {
-    return reinterpret_cast<const float*>(tensor_data(index));
-  }
+  const float* tensor_f32(int index) const { return reinterpret_cast<const float*>(tensor_data(index)); }
   // Index of the tensor with this name, or -1.
   int find_tensor(const std::string& name) const;
 

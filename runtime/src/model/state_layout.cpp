@@ -9,8 +9,7 @@ std::vector<StateTensor> block_state(const fb::Block& b) {
   switch (b.op_type()) {
     case fb::BlockOp::MambaMixer: {
       const auto* m = b.op_as_MambaMixer();
-      return {{name + ".conv", {m->d_conv() - 1u, m->d_inner()}},
-              {name + ".ssm", {m->d_inner(), m->d_state()}}};
+      return {{name + ".conv", {m->d_conv() - 1u, m->d_inner()}}, {name + ".ssm", {m->d_inner(), m->d_state()}}};
     }
     case fb::BlockOp::Mamba2Mixer: {
       const auto* m = b.op_as_Mamba2Mixer();
@@ -18,8 +17,7 @@ std::vector<StateTensor> block_state(const fb::Block& b) {
       return {{name + ".conv", {m->d_conv() - 1u, conv_dim}},
               {name + ".ssm", {m->n_heads(), m->head_dim(), m->d_state()}}};
     }
-    default:
-      return {};
+    default: return {};
   }
 }
 

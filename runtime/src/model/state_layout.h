@@ -12,9 +12,9 @@
 namespace eidetic {
 
 struct StateTensor {
-  std::string name;              // "layers.3.conv", "layers.3.ssm"
+  std::string name;  // "layers.3.conv", "layers.3.ssm"
   std::vector<uint64_t> shape;
-  uint64_t offset = 0;           // in f32 elements from the start of the whole state
+  uint64_t offset = 0;  // in f32 elements from the start of the whole state
   uint64_t count() const;
 };
 

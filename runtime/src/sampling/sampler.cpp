@@ -42,10 +42,8 @@ Status validate(const SamplerParams& p) {
   if (!(std::isfinite(p.temperature) && p.temperature >= 0.0f))
     return bad_field("temperature", "finite and >= 0 (0 = greedy)", p.temperature);
   if (p.top_k < 0) return bad_field("top_k", ">= 0 (0 = off)", p.top_k);
-  if (!(p.top_p > 0.0f && p.top_p <= 1.0f))
-    return bad_field("top_p", "in (0, 1] (1 = off)", p.top_p);
-  if (!(p.min_p >= 0.0f && p.min_p < 1.0f))
-    return bad_field("min_p", "in [0, 1) (0 = off)", p.min_p);
+  if (!(p.top_p > 0.0f && p.top_p <= 1.0f)) return bad_field("top_p", "in (0, 1] (1 = off)", p.top_p);
+  if (!(p.min_p >= 0.0f && p.min_p < 1.0f)) return bad_field("min_p", "in [0, 1) (0 = off)", p.min_p);
   if (!(std::isfinite(p.repeat_penalty) && p.repeat_penalty > 0.0f))
     return bad_field("repeat_penalty", "finite and > 0 (1 = off)", p.repeat_penalty);
   if (p.repeat_last_n < 0 || p.repeat_last_n > kMaxRepeatLastN)

@@ -23,8 +23,8 @@ TokenizerData read_tokenizer_data(const fb::Tokenizer& t) {
       d.merges.emplace_back(t.merge_left()->Get(i), t.merge_right()->Get(i));
   if (t.added())
     for (const auto* a : *t.added())
-      d.added.push_back({a->id(), a->content()->str(), a->special(), a->lstrip(), a->rstrip(), a->normalized(),
-                         a->single_word()});
+      d.added.push_back(
+          {a->id(), a->content()->str(), a->special(), a->lstrip(), a->rstrip(), a->normalized(), a->single_word()});
   return d;
 }
 

@@ -38,7 +38,8 @@ Status Session::prefill(const int32_t* ids, size_t n) {
 
 Status Session::prefill_top(const int32_t* ids, size_t n, size_t k) {
   if (k < 1 || k > model_.vocab_size())
-    return invalid_argument("top-k of " + std::to_string(k) + " outside [1, " + std::to_string(model_.vocab_size()) + "]");
+    return invalid_argument("top-k of " + std::to_string(k) + " outside [1, " + std::to_string(model_.vocab_size()) +
+                            "]");
   ForwardOutput out;
   out.top = {k, top_ids_.data(), top_logits_.data()};
   return feed(ids, n, out);

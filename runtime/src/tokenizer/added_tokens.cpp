@@ -94,13 +94,11 @@ bool AddedTokenMatcher::accept(std::string_view text, const Match& m, bool parse
   if (!p.single_word) return true;
   // single_word: no word character (\w) may touch the match on either side.
   const bool left_ok = m.begin == 0 || !unicode::is_word(char_before(text, m.begin));
-  const bool right_ok =
-      m.end == text.size() || !unicode::is_word(unicode::decode_utf8(text, m.end).cp);
+  const bool right_ok = m.end == text.size() || !unicode::is_word(unicode::decode_utf8(text, m.end).cp);
   return left_ok && right_ok;
 }
 
-void AddedTokenMatcher::split(std::string_view text, bool parse_special,
-                              std::vector<Segment>& out) const {
+void AddedTokenMatcher::split(std::string_view text, bool parse_special, std::vector<Segment>& out) const {
   size_t done = 0;  // end of the last segment emitted
   size_t from = 0;  // where the scan resumes
   Match m;

@@ -1,9 +1,9 @@
 #include "runtime/src/tokenizer/bpe.h"
 
-#include "runtime/src/tokenizer/unicode.h"
-
 #include <algorithm>
 #include <limits>
+
+#include "runtime/src/tokenizer/unicode.h"
 
 namespace eidetic {
 namespace {
@@ -18,8 +18,7 @@ constexpr size_t kSmallWord = 32;
 
 }  // namespace
 
-Status BpeMerges::init(const std::vector<std::string>& vocab,
-                       const std::vector<std::pair<int32_t, int32_t>>& merges,
+Status BpeMerges::init(const std::vector<std::string>& vocab, const std::vector<std::pair<int32_t, int32_t>>& merges,
                        const std::unordered_map<std::string_view, int32_t>& ids) {
   merges_ = FlatU64Map();
   merges_.reserve(merges.size());
@@ -32,8 +31,8 @@ Status BpeMerges::init(const std::vector<std::string>& vocab,
     joined = vocab[left] + vocab[right];
     auto it = ids.find(joined);
     if (it == ids.end())
-      return invalid_model("tokenizer merge " + std::to_string(rank) + " (\"" + vocab[left] +
-                           "\" + \"" + vocab[right] + "\") makes a token missing from the vocab");
+      return invalid_model("tokenizer merge " + std::to_string(rank) + " (\"" + vocab[left] + "\" + \"" + vocab[right] +
+                           "\") makes a token missing from the vocab");
     // A repeated pair takes its last rank, as HF's HashMap collect does.
     merges_.put(pair_key(left, right), pair_key(static_cast<int32_t>(rank), it->second));
   }
@@ -201,8 +200,7 @@ void BpeMerges::apply_large(std::vector<int32_t>& symbols) const {
     const auto pos = static_cast<int32_t>(queue.top() & 0xFFFFFFFFu);
     queue.pop();
     const int32_t right = next[pos];
-    if (symbols[pos] < 0 || right < 0 || !find(symbols[pos], symbols[right], &rank, &result) ||
-        rank != want_rank)
+    if (symbols[pos] < 0 || right < 0 || !find(symbols[pos], symbols[right], &rank, &result) || rank != want_rank)
       continue;  // stale entry
     symbols[pos] = result;
     symbols[right] = -1;  // dead

@@ -19,8 +19,7 @@ class BpeMerges {
  public:
   // vocab: id -> text; merges: (left, right) ids in rank order. Fails when
   // an id is out of range or a merge's concatenation is not in the vocab.
-  Status init(const std::vector<std::string>& vocab,
-              const std::vector<std::pair<int32_t, int32_t>>& merges,
+  Status init(const std::vector<std::string>& vocab, const std::vector<std::pair<int32_t, int32_t>>& merges,
               const std::unordered_map<std::string_view, int32_t>& ids);
 
   // Merge the symbols in place until no ranked pair is left.
@@ -29,8 +28,7 @@ class BpeMerges {
  private:
   // Rank and resulting id of the merge of (left, right); false when none.
   bool find(int32_t left, int32_t right, int32_t* rank, int32_t* result) const;
-  void init_boundaries(const std::vector<std::string>& vocab,
-                       const std::vector<std::pair<int32_t, int32_t>>& merges);
+  void init_boundaries(const std::vector<std::string>& vocab, const std::vector<std::pair<int32_t, int32_t>>& merges);
   // Whether some merge could ever join a token ending like `left` with one
   // starting like `right`.
   bool joinable(int32_t left, int32_t right) const;
@@ -38,7 +36,7 @@ class BpeMerges {
   void apply_large(std::vector<int32_t>& symbols) const;
   void apply_chunked(std::vector<int32_t>& symbols) const;
 
-  FlatU64Map merges_;  // (left << 32 | right) -> (rank << 32 | result)
+  FlatU64Map merges_;                             // (left << 32 | right) -> (rank << 32 | result)
   std::vector<uint32_t> first_char_, last_char_;  // per token: its edge code points
   FlatU64Map joinable_;                           // (last << 32 | first) of every merge
   bool chunkable_ = false;

@@ -68,9 +68,8 @@ void Detokenizer::set_token(size_t id, const std::string& t) {
 Status Detokenizer::check(const int32_t* ids, size_t n) const {
   for (size_t i = 0; i < n; ++i) {
     if (ids[i] < 0 || static_cast<size_t>(ids[i]) >= text_.size())
-      return invalid_argument("token id " + std::to_string(ids[i]) + " at position " +
-                              std::to_string(i) + " is outside the vocabulary of " +
-                              std::to_string(text_.size()));
+      return invalid_argument("token id " + std::to_string(ids[i]) + " at position " + std::to_string(i) +
+                              " is outside the vocabulary of " + std::to_string(text_.size()));
   }
   return Status::ok();
 }

@@ -40,8 +40,7 @@ void Encoder::encode_piece(std::string_view piece, bool at_origin) {
   const TokenizerData& d = t_.data;
   if (d.kind == TokenizerKind::kMetaspaceBpe) {
     if (d.metaspace_mode == MetaspaceMode::kNormalizer) return encode_metaspace_word(piece);
-    const bool prepend = d.metaspace_prepend &&
-                         (d.metaspace_mode == MetaspaceMode::kPreTokenizerAlways || at_origin);
+    const bool prepend = d.metaspace_prepend && (d.metaspace_mode == MetaspaceMode::kPreTokenizerAlways || at_origin);
     return encode_metaspace_word(metaspace_pre_tokenize(piece, prepend));
   }
   std::string prefixed;

@@ -12,8 +12,7 @@ namespace eidetic {
 class Encoder {
  public:
   // cache may be null (another thread holds it).
-  Encoder(const Tokenizer::Impl& t, WordCache* cache, std::vector<int32_t>& out)
-      : t_(t), cache_(cache), out_(out) {}
+  Encoder(const Tokenizer::Impl& t, WordCache* cache, std::vector<int32_t>& out) : t_(t), cache_(cache), out_(out) {}
 
   // text must be valid UTF-8.
   void encode(std::string_view text, bool parse_special);

@@ -19,12 +19,10 @@ void replace_spaces(std::string_view s, std::string* out) {
 }
 
 bool normalize(const TokenizerData& data, std::string_view segment, std::string* out) {
-  const bool metaspace = data.kind == TokenizerKind::kMetaspaceBpe &&
-                         data.metaspace_mode == MetaspaceMode::kNormalizer;
+  const bool metaspace = data.kind == TokenizerKind::kMetaspaceBpe && data.metaspace_mode == MetaspaceMode::kNormalizer;
   // Text below U+0300 is its own NFC: skip the copy (the common case).
-  const bool needs_nfc = data.nfc && std::any_of(segment.begin(), segment.end(), [](char c) {
-    return static_cast<uint8_t>(c) >= 0xCC;
-  });
+  const bool needs_nfc =
+      data.nfc && std::any_of(segment.begin(), segment.end(), [](char c) { return static_cast<uint8_t>(c) >= 0xCC; });
   if (!needs_nfc && !metaspace) return false;
   std::string nfc_text;
   if (needs_nfc) {

@@ -57,9 +57,7 @@ bool other(uint32_t c) {
   return (unicode::char_class(c) & (unicode::kLetter | unicode::kNumber | unicode::kWhitespace)) == 0;
 }
 
-bool ascii_lower_is(uint32_t c, char want) {
-  return (c | 0x20) == static_cast<uint32_t>(want) && c < 0x80;
-}
+bool ascii_lower_is(uint32_t c, char want) { return (c | 0x20) == static_cast<uint32_t>(want) && c < 0x80; }
 
 // 's|'t|'re|'ve|'m|'ll|'d at i (text[i] == '\''): end of the match or 0.
 // Case-insensitive for Llama-3, where U+017F (long s) folds to 's' too.
@@ -75,8 +73,7 @@ size_t contraction(const Scanner& sc, size_t i, bool ignore_case) {
   if (ignore_case && c == 0x17F) return j + len;
   if (sc.at_end(j + 1)) return 0;
   const uint32_t d = sc.at(j + 1);
-  if ((is(c, 'r') && is(d, 'e')) || (is(c, 'v') && is(d, 'e')) || (is(c, 'l') && is(d, 'l')))
-    return j + 2;
+  if ((is(c, 'r') && is(d, 'e')) || (is(c, 'v') && is(d, 'e')) || (is(c, 'l') && is(d, 'l'))) return j + 2;
   return 0;
 }
 
@@ -173,14 +170,10 @@ void split_llama3(std::string_view text, int max_digits, std::vector<std::string
 
 void pre_tokenize(SplitPattern pattern, std::string_view text, std::vector<std::string_view>& out) {
   switch (pattern) {
-    case SplitPattern::kGpt2:
-      return split_gpt2(text, out);
-    case SplitPattern::kLlama3:
-      return split_llama3(text, 3, out);
-    case SplitPattern::kQwen2:
-      return split_llama3(text, 1, out);
-    case SplitPattern::kNone:
-      break;
+    case SplitPattern::kGpt2: return split_gpt2(text, out);
+    case SplitPattern::kLlama3: return split_llama3(text, 3, out);
+    case SplitPattern::kQwen2: return split_llama3(text, 1, out);
+    case SplitPattern::kNone: break;
   }
   if (!text.empty()) out.push_back(text);
 }

@@ -5,8 +5,7 @@
 
 namespace eidetic {
 
-StreamDecoder::StreamDecoder(std::shared_ptr<const void> owner, const Detokenizer* detokenizer,
-                             bool skip_special)
+StreamDecoder::StreamDecoder(std::shared_ptr<const void> owner, const Detokenizer* detokenizer, bool skip_special)
     : owner_(std::move(owner)), d_(detokenizer), skip_special_(skip_special) {}
 
 // Applies the metaspace Strip to the first non-empty text of the stream,

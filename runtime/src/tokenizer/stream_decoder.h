@@ -24,8 +24,7 @@ class Detokenizer;
 class StreamDecoder {
  public:
   // Keeps `detokenizer` alive through the shared pointer.
-  StreamDecoder(std::shared_ptr<const void> owner, const Detokenizer* detokenizer,
-                bool skip_special);
+  StreamDecoder(std::shared_ptr<const void> owner, const Detokenizer* detokenizer, bool skip_special);
 
   // Text completed by this id (possibly empty); an error for an id outside
   // the vocabulary, which leaves the decoder unchanged.

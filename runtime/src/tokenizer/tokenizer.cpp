@@ -20,8 +20,7 @@ Status check_enums(const TokenizerData& d) {
   if (static_cast<int>(d.split) > static_cast<int>(SplitPattern::kQwen2))
     return invalid_model("tokenizer split pattern " + std::to_string(int(d.split)) + " is unknown");
   if (static_cast<int>(d.metaspace_mode) > static_cast<int>(MetaspaceMode::kPreTokenizerAlways))
-    return invalid_model("tokenizer metaspace mode " + std::to_string(int(d.metaspace_mode)) +
-                         " is unknown");
+    return invalid_model("tokenizer metaspace mode " + std::to_string(int(d.metaspace_mode)) + " is unknown");
   if (d.kind == TokenizerKind::kMetaspaceBpe && d.split != SplitPattern::kNone)
     return unsupported("a metaspace tokenizer with a split pattern is not supported");
   return Status::ok();
@@ -37,11 +36,9 @@ Status check_ids(const TokenizerData& d) {
     if (id != -1 && !id_ok(id, n))
       return invalid_model("tokenizer special id " + std::to_string(id) + " is out of range");
   for (const AddedToken& a : d.added) {
-    if (!id_ok(a.id, n))
-      return invalid_model("added token id " + std::to_string(a.id) + " is out of range");
+    if (!id_ok(a.id, n)) return invalid_model("added token id " + std::to_string(a.id) + " is out of range");
     if (a.content != d.vocab[a.id])
-      return invalid_model("added token \"" + a.content + "\" differs from vocab entry " +
-                           std::to_string(a.id));
+      return invalid_model("added token \"" + a.content + "\" differs from vocab entry " + std::to_string(a.id));
   }
   return Status::ok();
 }

@@ -41,31 +41,31 @@ enum class MetaspaceMode : uint8_t {
 struct AddedToken {
   int32_t id = 0;
   std::string content;
-  bool special = false;     // skipped by decode when asked to skip specials
-  bool lstrip = false;      // swallows whitespace on its left when matched
-  bool rstrip = false;      // swallows whitespace on its right when matched
-  bool normalized = false;  // matched against normalized text instead of raw
-  bool single_word = false; // only matches at word boundaries
+  bool special = false;      // skipped by decode when asked to skip specials
+  bool lstrip = false;       // swallows whitespace on its left when matched
+  bool rstrip = false;       // swallows whitespace on its right when matched
+  bool normalized = false;   // matched against normalized text instead of raw
+  bool single_word = false;  // only matches at word boundaries
 };
 
 struct TokenizerData {
   TokenizerKind kind = TokenizerKind::kByteLevelBpe;
   SplitPattern split = SplitPattern::kNone;
-  bool add_prefix_space = false;       // byte-level: prepend a space to the input
+  bool add_prefix_space = false;  // byte-level: prepend a space to the input
   // Metaspace: prepend U+2581 (how and where: metaspace_mode). Also decides
   // whether decode strips the one leading space that prepending produced.
   bool metaspace_prepend = false;
-  bool byte_fallback = false;          // unknown pieces become <0xNN> tokens
+  bool byte_fallback = false;  // unknown pieces become <0xNN> tokens
   bool fuse_unk = false;
-  bool ignore_merges = false;          // a word that is itself in the vocab skips merging (Llama-3)
-  bool nfc = false;                    // NFC normalizer before everything else (GPT-NeoX)
+  bool ignore_merges = false;  // a word that is itself in the vocab skips merging (Llama-3)
+  bool nfc = false;            // NFC normalizer before everything else (GPT-NeoX)
   MetaspaceMode metaspace_mode = MetaspaceMode::kNormalizer;
   int32_t unk_id = -1;
   int32_t bos_id = -1;
   int32_t eos_id = -1;
-  std::vector<std::string> vocab;      // id -> token text exactly as in tokenizer.json
+  std::vector<std::string> vocab;                   // id -> token text exactly as in tokenizer.json
   std::vector<std::pair<int32_t, int32_t>> merges;  // in rank order: ids of left, right
-  std::vector<AddedToken> added;       // matched before BPE
+  std::vector<AddedToken> added;                    // matched before BPE
 };
 
 }  // namespace eidetic

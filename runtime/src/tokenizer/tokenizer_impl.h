@@ -32,9 +32,9 @@ struct Tokenizer::Impl {
   int32_t ascii_ids[128];
   FlatU64Map char_ids;
 
-  int32_t byte_char_ids[256];     // byte-level: id of the character standing for byte b
-  std::string byte_chars[256];    // byte-level: that character's UTF-8
-  int32_t byte_token_ids[256];    // id of "<0xNN>", -1 when absent
+  int32_t byte_char_ids[256];   // byte-level: id of the character standing for byte b
+  std::string byte_chars[256];  // byte-level: that character's UTF-8
+  int32_t byte_token_ids[256];  // id of "<0xNN>", -1 when absent
   SymbolBuilder::Options symbols;
 
   BpeMerges merges;

@@ -29,8 +29,7 @@ struct Composition {
 template <size_t N>
 uint8_t range_lookup(const CodeRange (&table)[N], uint32_t cp) {
   const CodeRange* end = table + N;
-  const CodeRange* it = std::upper_bound(
-      table, end, cp, [](uint32_t c, const CodeRange& r) { return c < r.first; });
+  const CodeRange* it = std::upper_bound(table, end, cp, [](uint32_t c, const CodeRange& r) { return c < r.first; });
   if (it == table) return 0;
   --it;
   return cp <= it->last ? it->value : 0;
@@ -159,9 +158,8 @@ uint8_t combining_class(uint32_t cp) {
 
 const uint32_t* canonical_decomposition(uint32_t cp, uint32_t* length) {
   const Decomposition* end = std::end(kDecompositions);
-  const Decomposition* it = std::lower_bound(
-      std::begin(kDecompositions), end, cp,
-      [](const Decomposition& d, uint32_t c) { return d.cp < c; });
+  const Decomposition* it = std::lower_bound(std::begin(kDecompositions), end, cp,
+                                             [](const Decomposition& d, uint32_t c) { return d.cp < c; });
   if (it == end || it->cp != cp) return nullptr;
   *length = it->length;
   return kDecompositionPool + it->offset;
@@ -170,8 +168,8 @@ const uint32_t* canonical_decomposition(uint32_t cp, uint32_t* length) {
 uint32_t compose_pair(uint32_t first, uint32_t second) {
   const Composition key{first, second, 0};
   const Composition* end = std::end(kCompositions);
-  const Composition* it = std::lower_bound(
-      std::begin(kCompositions), end, key, [](const Composition& a, const Composition& b) {
+  const Composition* it =
+      std::lower_bound(std::begin(kCompositions), end, key, [](const Composition& a, const Composition& b) {
         return a.first != b.first ? a.first < b.first : a.second < b.second;
       });
   if (it == end || it->first != first || it->second != second) return 0;

@@ -41,9 +41,8 @@ void canonical_order(std::vector<uint32_t>& cps) {
     }
     size_t j = i;
     while (j < cps.size() && combining_class(cps[j]) != 0) ++j;
-    std::stable_sort(cps.begin() + i, cps.begin() + j, [](uint32_t a, uint32_t b) {
-      return combining_class(a) < combining_class(b);
-    });
+    std::stable_sort(cps.begin() + i, cps.begin() + j,
+                     [](uint32_t a, uint32_t b) { return combining_class(a) < combining_class(b); });
     i = j;
   }
 }
@@ -51,8 +50,7 @@ void canonical_order(std::vector<uint32_t>& cps) {
 uint32_t compose(uint32_t a, uint32_t b) {
   if (a >= kLBase && a < kLBase + kLCount && b >= kVBase && b < kVBase + kVCount)
     return kSBase + ((a - kLBase) * kVCount + (b - kVBase)) * kTCount;
-  if (a >= kSBase && a < kSBase + kSCount && (a - kSBase) % kTCount == 0 && b > kTBase &&
-      b < kTBase + kTCount)
+  if (a >= kSBase && a < kSBase + kSCount && (a - kSBase) % kTCount == 0 && b > kTBase && b < kTBase + kTCount)
     return a + (b - kTBase);
   return compose_pair(a, b);
 }
@@ -89,8 +87,7 @@ void canonical_compose(std::vector<uint32_t>& cps) {
 
 std::string nfc(std::string_view s) {
   // Text below U+0300 is already in NFC: return it untouched (the common case).
-  if (std::all_of(s.begin(), s.end(), [](char c) { return static_cast<uint8_t>(c) < 0xCC; }))
-    return std::string(s);
+  if (std::all_of(s.begin(), s.end(), [](char c) { return static_cast<uint8_t>(c) < 0xCC; })) return std::string(s);
   std::vector<uint32_t> cps;
   cps.reserve(s.size());
   for (size_t i = 0; i < s.size();) {
