@@ -50,6 +50,9 @@ class Executor {
  public:
   virtual ~Executor() = default;
   virtual const char* backend_name() const = 0;
+  // What computes, for benchmark reports: the CPU kernels' instruction sets,
+  // or the GPU and the kernel forms its features chose.
+  virtual std::string device() const = 0;
   virtual Result<std::unique_ptr<BackendSession>> create_session() = 0;
   // Run tokens[0, n) through the block stack, continuing from the session's
   // state, and hand back what `out` asks for. Token ids must be valid and

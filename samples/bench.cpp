@@ -42,7 +42,8 @@ const char* kFigures =
     "  size     bytes of all tensors (weights and quantization scales); 'weights' names the element\n"
     "           types that hold 90% of them; params = number of weight elements.\n"
     "With --json, one object per line and per (model, threads): model, architecture, weights,\n"
-    "weight_bytes, params, file_bytes, state_bytes, backend, threads, p, n, reps, load_ms,\n"
+    "weight_bytes, params, file_bytes, state_bytes, backend, device (what computes: the CPU kernels'\n"
+    "instruction sets, or the GPU and its kernel forms), threads, p, n, reps, load_ms,\n"
     "prompt_tps, prompt_tps_sd, gen_tps, gen_tps_sd, gen_weight_gbps (weight_bytes × gen_tps, the\n"
     "rate at which decode reads the weights if it reads each once per token) and peak_rss_mib.\n"
     "A figure for a test that was not run (-p 0 or -n 0) is null.";
@@ -146,7 +147,7 @@ struct Options {
 };
 
 struct Row {
-  std::string model, arch, backend;
+  std::string model, arch, backend, device;
   WeightSummary w;
   uint64_t file_bytes = 0, state_bytes = 0;
   int threads = 1;
@@ -190,6 +191,7 @@ Result<Row> bench(const Options& o, const std::string& path, int threads) {
   const auto t0 = Clock::now();
   EID_ASSIGN_OR_RETURN(auto model, Model::load(path, lo));
   r.load_ms = seconds_since(t0) * 1e3;
+  r.device = model->executor().device();
   const fb::Metadata& md = *model->file().model().metadata();
   r.arch = md.architecture() ? md.architecture()->str() : "?";
   r.w = summarize(model->file());
@@ -256,6 +258,7 @@ void print_json(const Options& o, const Row& r) {
       .add("file_bytes", r.file_bytes)
       .add("state_bytes", r.state_bytes)
       .add("backend", r.backend)
+      .add("device", r.device)
       .add("threads", r.threads)
       .add("p", uint64_t(o.p))
       .add("n", uint64_t(o.n))
@@ -329,15 +332,18 @@ int main(int argc, char** argv) {
   if (o.p == 0 && o.n == 0) cli::die(kProgram, invalid_argument("-p 0 and -n 0: nothing to measure"));
 
   if (!o.json) print_header(o);
+  std::string device;
   for (const auto& path : o.models) {
     for (int t : o.threads) {
       auto row = bench(o, path, t);
       if (!row) cli::die(kProgram, Status(row.status().code(), path + ": " + row.status().message()));
+      device = row->device;
       if (o.json)
         print_json(o, *row);
       else
         print_row(*row);
     }
   }
+  if (!o.json) std::printf("\ndevice: %s\n", device.c_str());
   return 0;
 }

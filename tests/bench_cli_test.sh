@@ -37,7 +37,7 @@ check_line() {
     v=$(field "$line" "$k")
     positive "$v" || fail "$k is '$v', not a positive number: $line"
   done
-  for k in model architecture weights backend; do
+  for k in model architecture weights backend device; do
     v=$(field "$line" "$k")
     [ -n "$v" ] && [ "$v" != '""' ] || fail "$k is missing or empty: $line"
   done
@@ -55,6 +55,7 @@ check_line "$line"
 [ "$(field "$line" threads)" = 1 ] && [ "$(field "$line" p)" = 8 ] && [ "$(field "$line" n)" = 4 ] ||
   fail "threads / p / n do not echo the flags: $line"
 [ "$(field "$line" model)" = "\"$tmp/mamba.eid\"" ] || fail "model path not echoed: $line"
+field "$line" device | grep -qE '^"CPU, (portable|AVX2|NEON)' || fail "device does not name the CPU kernels: $line"
 
 # Two thread counts: two lines, in order.
 "$bench" -m "$tmp/mamba.eid" -p 8 -n 4 -t 1,2 -r 1 --json >"$tmp/two.out" 2>"$tmp/two.err" ||
@@ -73,6 +74,7 @@ positive "$(field "$(cat "$tmp/nop.out")" gen_tps)" || fail "-p 0: gen_tps not p
 grep -q 'pp8 t/s' "$tmp/table.out" && grep -q 'tg4 t/s' "$tmp/table.out" && grep -q 'peak RSS' "$tmp/table.out" ||
   fail "table header lacks pp8 / tg4 / peak RSS: $(cat "$tmp/table.out")"
 [ "$(grep -c '^| mamba.eid' "$tmp/table.out")" -eq 2 ] || fail "expected two table rows: $(cat "$tmp/table.out")"
+grep -q '^device: CPU, ' "$tmp/table.out" || fail "the table is not followed by the device: $(cat "$tmp/table.out")"
 
 # --help explains the figures; errors exit non-zero with "error:".
 "$bench" --help >"$tmp/help.out" 2>&1 || fail "--help exited non-zero"

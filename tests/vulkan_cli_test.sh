@@ -32,6 +32,8 @@ gpu=$("$generate" "${args[@]}" --backend vulkan 2>"$tmp/gpu.err") || fail "vulka
 "$bench" -m "$tmp/demo.eid" --backend vulkan -p 33 -n 5 -r 1 -b 16 --json >"$tmp/bench.json" 2>"$tmp/bench.err" ||
   fail "eidetic-bench --backend vulkan failed: $(cat "$tmp/bench.err")"
 grep -q '"backend": *"vulkan"' "$tmp/bench.json" || fail "bench output does not name the vulkan backend: $(cat "$tmp/bench.json")"
+grep -qE '"device": *"[^"]+, Vulkan 1\.[0-9]+, subgroups of' "$tmp/bench.json" ||
+  fail "bench output does not describe the Vulkan device: $(cat "$tmp/bench.json")"
 
 "$generate" "${args[@]}" --backend vulkan --device 9 >/dev/null 2>"$tmp/dev.err" && fail "device 9 was accepted"
 grep -q "error: Vulkan device 9 does not exist (devices: 0: " "$tmp/dev.err" || fail "device error: $(cat "$tmp/dev.err")"

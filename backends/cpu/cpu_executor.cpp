@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "backends/cpu/blocks/cpu_block.h"
+#include "backends/cpu/kernels/kernels.h"
 
 namespace eidetic::cpu {
 namespace {
@@ -61,6 +62,7 @@ class CpuExecutor : public Executor {
   }
 
   const char* backend_name() const override { return "cpu"; }
+  std::string device() const override { return std::string("CPU, ") + cpu::kernel_isa() + " kernels"; }
 
   Result<std::unique_ptr<BackendSession>> create_session() override {
     const size_t h = options_.max_batch_tokens * file_.model().hidden_size() + kScratchPad;

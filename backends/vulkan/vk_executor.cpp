@@ -104,6 +104,7 @@ class VulkanExecutor : public Executor {
 
   Status init();
   const char* backend_name() const override { return "vulkan"; }
+  std::string device() const override;
   Result<std::unique_ptr<BackendSession>> create_session() override;
   Status forward(BackendSession& session, const int32_t* tokens, size_t n, const ForwardOutput& out) override;
   Status read_logits(BackendSession& session, float* logits) override;
@@ -246,6 +247,16 @@ Status VulkanExecutor::init() {
   scratch_off_ = logits_off_ + batch_ * vocab_;
   act_floats_ = uint32_t(per_token * batch_);
   return Status::ok();
+}
+
+std::string VulkanExecutor::device() const {
+  const DeviceInfo& d = ctx_->info();
+  std::string s = d.name + ", Vulkan " + std::to_string(VK_API_VERSION_MAJOR(d.api_version)) + "." +
+                  std::to_string(VK_API_VERSION_MINOR(d.api_version)) + ", subgroups of " +
+                  std::to_string(d.subgroup_size);
+  s += d.int_dot ? ", q8/q4 decode in int8 dot products" : ", q8/q4 decode dequantized to f32";
+  if (d.coopmat) s += ", prompts on tensor cores";
+  return s;
 }
 
 Status VulkanExecutor::build_steps(VulkanSession& s) {

@@ -53,6 +53,7 @@ struct Table {
   decltype(&gemm_dense_panels_ref) gemm_dense_panels = gemm_dense_panels_ref;
   decltype(&gemm_quant_panels_ref) gemm_quant_panels = gemm_quant_panels_ref;
   decltype(&softplus_ref) softplus = softplus_ref;
+  const char* isa = "portable";
 };
 
 Table resolve() {
@@ -72,16 +73,19 @@ Table resolve() {
       t.gemm_dense_panels = gemm_dense_panels_avx2;
     }
     t.softplus = softplus_avx2;
+    t.isa = "AVX2";
   }
   if (cpu_has_avx512f() && __builtin_cpu_supports("f16c")) {
     t.gemm_f32 = gemm_f32_avx512;
     t.gemm_dense_panels = gemm_dense_panels_avx512;
+    t.isa = "AVX2 + AVX-512";
   }
 #endif
 #if defined(EIDETIC_CPU_KERNELS_AVX512)
   if (cpu_has_avx512_vnni()) {
     t.gemm_quant = gemm_quant_vnni;
     t.gemm_quant_panels = gemm_quant_panels_vnni;
+    t.isa = "AVX2 + AVX-512 VNNI";
   }
 #endif
 #if defined(EIDETIC_CPU_KERNELS_NEON)
@@ -95,6 +99,7 @@ Table resolve() {
   t.rms_norm = rms_norm_neon;
   t.gated_rms_norm = gated_rms_norm_neon;
   t.causal_conv1d_silu = causal_conv1d_silu_neon;
+  t.isa = cpu_has_neon_dotprod() ? "NEON + dotprod" : "NEON";
 #endif
   return t;
 }
@@ -105,6 +110,8 @@ const Table& table() {
 }
 
 }  // namespace
+
+const char* kernel_isa() { return table().isa; }
 
 void rms_norm(const float* x, size_t x_stride, const float* w, float eps, size_t n_tokens, size_t dim, float* y,
               size_t y_stride) {

@@ -27,6 +27,10 @@ void rms_norm(const float* x, size_t x_stride, const float* w, float eps, size_t
 void gated_rms_norm(const float* x, size_t x_stride, const float* z, size_t z_stride, const float* w, float eps,
                     size_t n_tokens, size_t dim, size_t group_size, float* y, size_t y_stride);
 
+// The instruction sets of the kernel forms this CPU runs ("AVX2", "NEON +
+// dotprod", "portable", ...), chosen once as the kernels are.
+const char* kernel_isa();
+
 // Causal depthwise conv1d with kernel width k over n_tokens, then SiLU.
 // w: [channels, k] (PyTorch's [channels, 1, k] squeezed); bias: [channels] or null.
 // tail: the previous k-1 inputs, [k-1, channels], oldest first; read and updated,
