@@ -598,8 +598,9 @@ TEST_CASE("vulkan: Mamba-1 selective scan against the CPU reference") {
   CHECK_NO_VALIDATION_MESSAGES();
 }
 
-TEST_CASE("vulkan: Mamba-1 scan with dt_proj computed in it for one token, every weight type") {
-  // dbc = [x_dt (rank) | B | C], as x_proj writes it; dt = softplus(dt_proj x_dt + bias).
+TEST_CASE("vulkan: Mamba-1 scan with dt_proj (and FalconMamba's norms) computed in it for one token") {
+  // dbc = [x_dt (rank) | B | C], as x_proj writes it; dt = softplus(dt_proj x_dt + bias);
+  // with bc_norm_eps, x_dt, B and C each through a weightless RMSNorm first.
   const uint32_t di = 37, ds = 16, rank = 45, dbc_w = rank + 2 * ds, w = 2 * di;  // w: x | z
   for (fb::DType type : kTypes) {
     const bool quant = type == fb::DType::Q8 || type == fb::DType::Q4;
@@ -615,40 +616,48 @@ TEST_CASE("vulkan: Mamba-1 scan with dt_proj computed in it for one token, every
       std::vector<float> a(a_log.size());
       for (size_t i = 0; i < a.size(); ++i) a[i] = -std::exp(a_log[i]);
       const vk::Slice as = g->vec(a), dsl = g->vec(d), bs = g->vec(bias);
-      std::vector<float> state = random_vec(di * ds, 75);
-      g->put(g->state, 5, state);
-      vk::OpBuilder::SelectiveScan s{};
-      s.d_inner = di, s.d_state = ds;
-      s.x = {0, w}, s.z = {di, w}, s.dt = {6000, di};  // dt: not read by a one-token pass
-      s.b = {1000 + rank, dbc_w}, s.c = {1000 + rank + ds, dbc_w}, s.y = {3000, di};
-      s.a = as, s.d = dsl, s.state = g->state.slice(), s.s_off = 5;
-      s.dt_proj = &dt_proj, s.dt_bias = bs, s.dt_x = {1000, dbc_w}, s.dt_rank = rank;
-      std::vector<vk::Step> steps;
-      REQUIRE(g->ops().selective_scan(steps, s).is_ok());
-      for (int step = 0; step < 2; ++step) {
-        CAPTURE(step);
-        const std::vector<float> xz = random_vec(w, 80 + step), dbc = random_vec(dbc_w, 90 + step, -2, 2);
-        g->put(g->act, 0, xz);
-        g->put(g->act, 1000, dbc);
-        g->run(steps, vk::PassInfo{1, false, true});
-        // dt as the products compute it: the CPU's int8 product with int_dot, else exact.
-        std::vector<float> dt(di);
-        const std::vector<float> x_dt(dbc.begin(), dbc.begin() + rank);
-        const std::vector<float> prod = int_dot ? cpu_quant_product(tm, x_dt, rank, 1) : std::vector<float>();
-        for (uint32_t c = 0; c < di; ++c) {
-          double acc = 0;
-          for (uint32_t k = 0; k < rank; ++k) acc += double(tm.value[c * rank + k]) * x_dt[k];
-          dt[c] = cpu::softplus((int_dot ? prod[c] : float(acc)) + bias[c]);
+      for (float eps : {0.0f, 1e-5f}) {
+        CAPTURE(eps);
+        std::vector<float> state = random_vec(di * ds, 75);
+        g->put(g->state, 5, state);
+        vk::OpBuilder::SelectiveScan s{};
+        s.d_inner = di, s.d_state = ds;
+        s.x = {0, w}, s.z = {di, w}, s.dt = {6000, di};  // dt: not read by a one-token pass
+        s.b = {1000 + rank, dbc_w}, s.c = {1000 + rank + ds, dbc_w}, s.y = {3000, di};
+        s.a = as, s.d = dsl, s.state = g->state.slice(), s.s_off = 5;
+        s.dt_proj = &dt_proj, s.dt_bias = bs, s.dt_x = {1000, dbc_w}, s.dt_rank = rank, s.bc_norm_eps = eps;
+        std::vector<vk::Step> steps;
+        REQUIRE(g->ops().selective_scan(steps, s).is_ok());
+        for (int step = 0; step < 2; ++step) {
+          CAPTURE(step);
+          const std::vector<float> xz = random_vec(w, 80 + step), raw = random_vec(dbc_w, 90 + step, -2, 2);
+          g->put(g->act, 0, xz);
+          g->put(g->act, 1000, raw);
+          g->run(steps, vk::PassInfo{1, false, true});
+          // The CPU block's order: the norms, then dt_proj (the CPU's int8
+          // product with int_dot, else exact), softplus, the scan.
+          std::vector<float> dbc = raw;
+          if (eps > 0)
+            for (auto [off, len] : {std::pair<uint32_t, uint32_t>{0, rank}, {rank, ds}, {rank + ds, ds}})
+              cpu::rms_norm_ref(dbc.data() + off, dbc_w, nullptr, eps, 1, len, dbc.data() + off, dbc_w);
+          std::vector<float> dt(di);
+          const std::vector<float> x_dt(dbc.begin(), dbc.begin() + rank);
+          const std::vector<float> prod = int_dot ? cpu_quant_product(tm, x_dt, rank, 1) : std::vector<float>();
+          for (uint32_t c = 0; c < di; ++c) {
+            double acc = 0;
+            for (uint32_t k = 0; k < rank; ++k) acc += double(tm.value[c * rank + k]) * x_dt[k];
+            dt[c] = cpu::softplus((int_dot ? prod[c] : float(acc)) + bias[c]);
+          }
+          std::vector<float> y(di);
+          cpu::SelectiveScanArgs r{};
+          r.n_tokens = 1, r.d_inner = di, r.d_state = ds;
+          r.x = xz.data(), r.x_stride = w, r.dt = dt.data(), r.dt_stride = di, r.z = xz.data() + di, r.z_stride = w;
+          r.b = dbc.data() + rank, r.b_stride = dbc_w, r.c = dbc.data() + rank + ds, r.c_stride = dbc_w;
+          r.a = a.data(), r.d = d.data(), r.state = state.data(), r.y = y.data(), r.y_stride = di;
+          cpu::selective_scan_ref(r);
+          check_close(g->get(g->act, 3000, di), y, 1e-5f, "scan y");
+          check_close(g->get(g->state, 5, state.size()), state, 1e-5f, "scan state");
         }
-        std::vector<float> y(di);
-        cpu::SelectiveScanArgs r{};
-        r.n_tokens = 1, r.d_inner = di, r.d_state = ds;
-        r.x = xz.data(), r.x_stride = w, r.dt = dt.data(), r.dt_stride = di, r.z = xz.data() + di, r.z_stride = w;
-        r.b = dbc.data() + rank, r.b_stride = dbc_w, r.c = dbc.data() + rank + ds, r.c_stride = dbc_w;
-        r.a = a.data(), r.d = d.data(), r.state = state.data(), r.y = y.data(), r.y_stride = di;
-        cpu::selective_scan_ref(r);
-        check_close(g->get(g->act, 3000, di), y, 1e-5f, "scan y");
-        check_close(g->get(g->state, 5, state.size()), state, 1e-5f, "scan state");
       }
       CHECK_NO_VALIDATION_MESSAGES();
     }

@@ -323,16 +323,16 @@ Status VulkanExecutor::build_steps(VulkanSession& s) {
         EID_TRY(ops.conv1d(out, di, m.d_conv(), mb->conv_w, mb->conv_b ? &*mb->conv_b : nullptr, state, 0, xz, xc));
         run_only_if(out, conv_first, conv_unless_fused);
         EID_TRY(ops.linear(out, *mb->x_proj, nullptr, xc, dbc, 0));
+        // A decoded token's dt_proj (and FalconMamba's norms) run inside the
+        // scan, where the matrix fits one binding.
+        const bool dt_in_scan = mb->dt_proj->parts.size() == 1;
+        const size_t dt_first = out.size();
         if (m.dt_bc_norm_eps() > 0) {  // FalconMamba: weightless RMSNorm of dt, B and C
           const float eps = m.dt_bc_norm_eps();
           EID_TRY(ops.rms_norm(out, rk, nullptr, eps, dbc, dbc));
           EID_TRY(ops.rms_norm(out, ds, nullptr, eps, {dbc.off + rk, dbc_w}, {dbc.off + rk, dbc_w}));
           EID_TRY(ops.rms_norm(out, ds, nullptr, eps, {dbc.off + rk + ds, dbc_w}, {dbc.off + rk + ds, dbc_w}));
         }
-        // A decoded token's dt_proj runs inside the scan (one dispatch fewer)
-        // where the matrix fits one binding.
-        const bool dt_in_scan = mb->dt_proj->parts.size() == 1;
-        const size_t dt_first = out.size();
         EID_TRY(ops.linear(out, *mb->dt_proj, &mb->dt_b, dbc, dt, kSoftplus));
         if (dt_in_scan) run_only_if(out, dt_first, [](const PassInfo& p) { return p.n != 1; });
         OpBuilder::SelectiveScan sc{};
@@ -340,7 +340,10 @@ Status VulkanExecutor::build_steps(VulkanSession& s) {
         sc.x = xc, sc.dt = dt, sc.b = {dbc.off + rk, dbc_w}, sc.c = {dbc.off + rk + ds, dbc_w};
         sc.z = {xz.off + di, 2 * di}, sc.y = y;
         sc.a = mb->a, sc.d = mb->d, sc.state = state, sc.s_off = ssm_off;
-        if (dt_in_scan) sc.dt_proj = mb->dt_proj, sc.dt_bias = mb->dt_b, sc.dt_x = dbc, sc.dt_rank = rk;
+        if (dt_in_scan) {
+          sc.dt_proj = mb->dt_proj, sc.dt_bias = mb->dt_b, sc.dt_x = dbc, sc.dt_rank = rk;
+          sc.bc_norm_eps = m.dt_bc_norm_eps();
+        }
         EID_TRY(ops.selective_scan(out, sc));
         EID_TRY(ops.linear(out, *mb->out_proj, mb->out_b ? &*mb->out_b : nullptr, y, h, kAccumulate));
       } else {

@@ -32,6 +32,7 @@ struct ConvPush {
 struct SelectiveScanPush {
   uint32_t n, d_inner, d_state, x_off, x_stride, dt_off, dt_stride, b_off, c_off, bc_stride, z_off, z_stride, y_off,
       y_stride, s_off, dt_rank, w_row_stride;
+  float bc_norm_eps;
 };
 struct SsdScanPush {
   uint32_t n, head_dim, heads_per_group, d_state, x_off, x_stride, b_off, c_off, dt_off, dt_stride, y_off, y_stride,
@@ -265,7 +266,7 @@ Status OpBuilder::selective_scan(std::vector<Step>& out, const SelectiveScan& a)
   // One thread per channel, its d_state states in registers (specialization constant 1).
   const SelectiveScanPush p{0,           a.d_inner,  a.d_state, a.x.off,    a.x.stride, a.dt.off,
                             a.dt.stride, a.b.off,    a.c.off,   a.b.stride, a.z.off,    a.z.stride,
-                            a.y.off,     a.y.stride, a.s_off,   0,          0};
+                            a.y.off,     a.y.stride, a.s_off,   0,          0,          0.0f};
   const bool fused = a.dt_proj != nullptr;
   if (fused && a.dt_proj->parts.size() != 1)
     return invalid_argument("Vulkan: the scan's dt_proj must lie in one binding");
@@ -279,6 +280,7 @@ Status OpBuilder::selective_scan(std::vector<Step>& out, const SelectiveScan& a)
       name += std::string("_dt_") + weight_suffix(w.dtype) +
               (is_quant(w.dtype) && k_.context().info().int_dot ? "_dot" : "");
       q.dt_off = a.dt_x.off, q.dt_stride = a.dt_x.stride, q.dt_rank = a.dt_rank, q.w_row_stride = w.row_stride;
+      q.bc_norm_eps = a.bc_norm_eps;
       bind[4] = w.parts[0].data, bind[5] = w.parts[0].scales.buffer ? w.parts[0].scales : dummy_, bind[6] = a.dt_bias;
     }
     EID_ASSIGN_OR_RETURN(const Pipeline* pipe, k_.get(name, 0, a.d_state));

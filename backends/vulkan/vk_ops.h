@@ -134,6 +134,8 @@ class OpBuilder {
   // With dt_proj (one binding's worth of rows), a single-token pass computes
   // dt = softplus(dt_proj x_dt + dt_bias) in the scan, x_dt being the first
   // dt_rank columns of dt_x; longer passes read dt, which a product wrote.
+  // bc_norm_eps > 0 (FalconMamba): that pass also reads x_dt, B and C through
+  // a weightless RMSNorm each (longer passes read them normalised).
   struct SelectiveScan {
     uint32_t d_inner, d_state;
     Operand x, dt, b, c, z, y;  // b and c share a stride
@@ -143,6 +145,7 @@ class OpBuilder {
     Slice dt_bias;
     Operand dt_x;
     uint32_t dt_rank = 0;
+    float bc_norm_eps = 0;
   };
   Status selective_scan(std::vector<Step>& out, const SelectiveScan& s);
 
