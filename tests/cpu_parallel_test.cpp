@@ -309,21 +309,9 @@ TEST_CASE("softplus against double precision") {
   for (double v = -120.0; v <= 40.0; v += 1.0 / 512) x.push_back(float(v));
   std::mt19937 rng(14);
   for (float v : rand_vec(rng, 20000, -1.0f, 1.0f)) x.push_back(v * 1e-3f);
-  const float specials[] = {0.0f,
-                            -0.0f,
-                            20.0f,
-                            20.000002f,
-                            19.999998f,
-                            -17.0f,
-                            -16.6f,
-                            88.0f,
-                            89.0f,
-                            -87.0f,
-                            -104.0f,
-                            -1e4f,
-                            1e4f,
-                            std::numeric_limits<float>::infinity(),
-                            -std::numeric_limits<float>::infinity()};
+  const float inf = std::numeric_limits<float>::infinity();
+  const float specials[] = {0.0f,  -0.0f,  20.0f,   20.000002f, 19.999998f, -17.0f, -16.6f, 88.0f,
+                            89.0f, -87.0f, -104.0f, -1e4f,      1e4f,       inf,    -inf};
   x.insert(x.end(), std::begin(specials), std::end(specials));
   auto check = [&](const std::string& name, void (*f)(const float*, size_t, float*)) {
     CAPTURE(name);
@@ -354,6 +342,9 @@ TEST_CASE("softplus against double precision") {
   check("dispatched", softplus);
 #if defined(EIDETIC_CPU_KERNELS_AVX2)
   if (cpu_has_avx2_fma()) check("avx2", softplus_avx2);
+#endif
+#if defined(EIDETIC_CPU_KERNELS_NEON)
+  check("neon", softplus_neon);
 #endif
   float nan_in = std::numeric_limits<float>::quiet_NaN(), nan_out = 0;
   softplus(&nan_in, 1, &nan_out);

@@ -99,6 +99,7 @@ Table resolve() {
   t.rms_norm = rms_norm_neon;
   t.gated_rms_norm = gated_rms_norm_neon;
   t.causal_conv1d_silu = causal_conv1d_silu_neon;
+  t.softplus = softplus_neon;
   t.isa = cpu_has_neon_dotprod() ? "NEON + dotprod" : "NEON";
 #endif
   return t;

@@ -44,6 +44,8 @@ void selective_scan_neon(const SelectiveScanArgs& args);
 // y[i] = exp(x[i]) with that vector exp; exposed so that tests can measure its
 // error against std::exp.
 void exp_neon(const float* x, size_t n, float* y);
+// Softplus (Mamba-1's dt) with that exp and a vector log, as softplus_avx2.
+void softplus_neon(const float* x, size_t n, float* y);
 // ssd_chunked with NEON matrix products; heads spread over the pool (may be null).
 void ssd_chunked_neon(const SsdScanArgs& args, size_t chunk, float* scratch, pthreadpool_t pool);
 #endif
