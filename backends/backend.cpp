@@ -1,7 +1,9 @@
 #include "backends/backend.h"
 
 #include "backends/cpu/cpu_executor.h"
+#include "backends/cpu/kernels/kernels.h"
 #ifdef EIDETIC_VULKAN
+#include "backends/vulkan/vk_context.h"
 #include "backends/vulkan/vk_executor.h"
 #endif
 
@@ -16,6 +18,21 @@ Result<std::unique_ptr<Executor>> create_executor(const std::string& backend, co
 #else
   return unsupported("backend \"" + backend + "\" is not available (available: cpu; this build has no Vulkan)");
 #endif
+}
+
+std::vector<std::string> list_devices() {
+  std::vector<std::string> out{std::string("cpu: CPU, ") + cpu::kernel_isa() + " kernels"};
+#ifdef EIDETIC_VULKAN
+  auto gpus = vk::list_devices();
+  if (!gpus)
+    out.push_back("vulkan: " + gpus.status().message());
+  else if (gpus->empty())
+    out.push_back("vulkan: no Vulkan device found");
+  for (const std::string& d : gpus ? *gpus : std::vector<std::string>()) out.push_back("vulkan " + d);
+#else
+  out.push_back("vulkan: not in this build (built with -DEIDETIC_VULKAN=OFF)");
+#endif
+  return out;
 }
 
 }  // namespace eidetic

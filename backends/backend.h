@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "backends/top_k.h"
 #include "runtime/src/core/status.h"
@@ -66,5 +67,10 @@ class Executor {
 // "cpu" (always available) or "vulkan" (when built with it and a device exists).
 Result<std::unique_ptr<Executor>> create_executor(const std::string& backend, const ModelFile& model,
                                                   const BackendOptions& options);
+
+// What each backend would run on, a line per device: "cpu: CPU, AVX2 kernels",
+// "vulkan 0: NVIDIA H100 [discrete, Vulkan 1.3]", or "vulkan: " and why there
+// is none (no loader, no driver, not built).
+std::vector<std::string> list_devices();
 
 }  // namespace eidetic

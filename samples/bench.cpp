@@ -315,7 +315,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 1000));
   app.add_option("--seed", o.seed, "seed of the random prompt ids")->capture_default_str();
   app.add_option("--backend", o.backend, "compute backend: cpu or vulkan")->capture_default_str();
-  app.add_option("--device", o.device, "GPU index for the vulkan backend")
+  cli::add_list_devices_flag(app);
+  app.add_option("--device", o.device, "GPU index for the vulkan backend (see --list-devices)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   app.add_option("-b,--batch", o.batch, "prompt tokens per forward pass (the prompt runs in chunks of this many)")

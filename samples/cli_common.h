@@ -8,10 +8,22 @@
 #include <memory>
 #include <string>
 
+#include "backends/backend.h"
 #include "runtime/src/sampling/sampler.h"
 #include "runtime/src/session/model.h"
 
 namespace eidetic::cli {
+
+// --list-devices: what each backend would run on, then exit (no model needed).
+inline void add_list_devices_flag(CLI::App& app) {
+  app.add_flag_callback(
+      "--list-devices",
+      [] {
+        for (const std::string& line : list_devices()) std::printf("%s\n", line.c_str());
+        std::exit(0);
+      },
+      "list the CPU kernels and the Vulkan devices (--device indices), then exit");
+}
 
 struct ModelFlags {
   std::string path;
@@ -24,9 +36,10 @@ inline void add_model_flags(CLI::App& app, ModelFlags& f) {
   app.add_option("-m,--model", f.path, "model file (.eid), made by eidetic-convert")->required();
   app.add_option("-t,--threads", f.threads, "worker threads")->capture_default_str()->check(CLI::Range(1, 256));
   app.add_option("--backend", f.backend, "compute backend: cpu or vulkan")->capture_default_str();
-  app.add_option("--device", f.device, "GPU index for the vulkan backend (an error lists them)")
+  app.add_option("--device", f.device, "GPU index for the vulkan backend (see --list-devices)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
+  add_list_devices_flag(app);
 }
 
 inline void add_sampler_flags(CLI::App& app, SamplerParams& p) {

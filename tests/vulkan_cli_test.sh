@@ -3,7 +3,8 @@
 # below selects): eidetic-generate gives the CPU backend's greedy text on the
 # demo model; eidetic-bench runs and reports the backend; a device index that
 # does not exist and a machine without a Vulkan driver both fail with a clear
-# "error:" line, and the CPU backend still runs where there is no driver.
+# "error:" line, and the CPU backend still runs where there is no driver;
+# --list-devices names the devices, or why there are none.
 # Usage: vulkan_cli_test.sh EIDETIC_CONVERT EIDETIC_GENERATE EIDETIC_BENCH DEMO_DIR
 set -u
 convert=$1
@@ -44,6 +45,14 @@ VK_ICD_FILENAMES=$tmp/none.json VK_DRIVER_FILES=$tmp/none.json \
 grep -q "error: no Vulkan device found" "$tmp/none.err" || fail "no-driver error: $(cat "$tmp/none.err")"
 VK_ICD_FILENAMES=$tmp/none.json VK_DRIVER_FILES=$tmp/none.json \
   "$generate" "${args[@]}" --backend cpu >/dev/null || fail "the cpu backend failed where Vulkan has no driver"
+
+# --list-devices: the CPU kernels and the Vulkan devices, no model needed; without a driver, why none.
+"$generate" --list-devices >"$tmp/list.out" 2>&1 || fail "--list-devices exited non-zero: $(cat "$tmp/list.out")"
+grep -q '^cpu: CPU, .* kernels$' "$tmp/list.out" && grep -q '^vulkan 0: .*Vulkan 1\.' "$tmp/list.out" ||
+  fail "--list-devices: $(cat "$tmp/list.out")"
+VK_ICD_FILENAMES=$tmp/none.json VK_DRIVER_FILES=$tmp/none.json "$bench" --list-devices >"$tmp/list0.out" 2>&1 ||
+  fail "--list-devices without a driver exited non-zero"
+grep -q '^vulkan: no Vulkan device found' "$tmp/list0.out" || fail "--list-devices without a driver: $(cat "$tmp/list0.out")"
 
 if [ "$failures" -ne 0 ]; then
   echo "vulkan_cli_test: $failures failure(s)" >&2
