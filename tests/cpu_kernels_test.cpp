@@ -380,24 +380,13 @@ ScanData make_scan(std::mt19937& rng, size_t n, size_t d_inner, size_t d_state) 
 
 // Arguments for tokens [t0, t0 + n) of s, on the given state and output.
 SelectiveScanArgs scan_args(const ScanData& s, size_t t0, size_t n, float* state, float* y) {
-  return {n,
-          s.d_inner,
-          s.d_state,
-          s.x.data() + t0 * s.xs,
-          s.xs,
-          s.dt.data() + t0 * s.dts,
-          s.dts,
-          s.b.data() + t0 * s.bs,
-          s.bs,
-          s.c.data() + t0 * s.cs,
-          s.cs,
-          s.z.data() + t0 * s.zs,
-          s.zs,
-          s.a.data(),
-          s.d.data(),
-          state,
-          y + t0 * s.ys,
-          s.ys};
+  SelectiveScanArgs a{};
+  a.n_tokens = n, a.d_inner = s.d_inner, a.d_state = s.d_state;
+  a.x = s.x.data() + t0 * s.xs, a.x_stride = s.xs, a.dt = s.dt.data() + t0 * s.dts, a.dt_stride = s.dts;
+  a.b = s.b.data() + t0 * s.bs, a.b_stride = s.bs, a.c = s.c.data() + t0 * s.cs, a.c_stride = s.cs;
+  a.z = s.z.data() + t0 * s.zs, a.z_stride = s.zs;
+  a.a = s.a.data(), a.d = s.d.data(), a.state = state, a.y = y + t0 * s.ys, a.y_stride = s.ys;
+  return a;
 }
 
 using ScanFn = void (*)(const SelectiveScanArgs&);
@@ -486,24 +475,12 @@ SsdData make_ssd(std::mt19937& rng, size_t n, size_t heads, size_t head_dim, siz
 }
 
 SsdScanArgs ssd_args(const SsdData& s, size_t t0, size_t n, float* state, float* y) {
-  return {n,
-          s.heads,
-          s.head_dim,
-          s.groups,
-          s.d_state,
-          s.x.data() + t0 * s.xs,
-          s.xs,
-          s.dt.data() + t0 * s.dts,
-          s.dts,
-          s.b.data() + t0 * s.bs,
-          s.bs,
-          s.c.data() + t0 * s.cs,
-          s.cs,
-          s.a.data(),
-          s.d.data(),
-          state,
-          y + t0 * s.ys,
-          s.ys};
+  SsdScanArgs a{};
+  a.n_tokens = n, a.n_heads = s.heads, a.head_dim = s.head_dim, a.n_groups = s.groups, a.d_state = s.d_state;
+  a.x = s.x.data() + t0 * s.xs, a.x_stride = s.xs, a.dt = s.dt.data() + t0 * s.dts, a.dt_stride = s.dts;
+  a.b = s.b.data() + t0 * s.bs, a.b_stride = s.bs, a.c = s.c.data() + t0 * s.cs, a.c_stride = s.cs;
+  a.a = s.a.data(), a.d = s.d.data(), a.state = state, a.y = y + t0 * s.ys, a.y_stride = s.ys;
+  return a;
 }
 
 using SsdFn = void (*)(const SsdScanArgs&);

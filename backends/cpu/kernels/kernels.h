@@ -45,6 +45,7 @@ void causal_conv1d_silu(const float* x, size_t x_stride, size_t n_tokens, size_t
 // a: [d_inner, d_state] (= -exp(A_log)); d: [d_inner];
 // state: [d_inner, d_state], read and updated.
 //   s = exp(dt*a) * s + dt * b * x;  y = (sum_n s*c + d*x) * silu(z)
+// clang-format off: each pointer with its row stride
 struct SelectiveScanArgs {
   size_t n_tokens, d_inner, d_state;
   const float* x;
@@ -63,6 +64,7 @@ struct SelectiveScanArgs {
   float* y;
   size_t y_stride;
 };
+// clang-format on
 void selective_scan(const SelectiveScanArgs& args);
 
 // Mamba-2 (SSD) recurrence over n_tokens, head by head.
@@ -71,6 +73,7 @@ void selective_scan(const SelectiveScanArgs& args);
 // (n_heads a multiple of n_groups).
 // a: [n_heads] (= -exp(A_log)); d: [n_heads]; state: [n_heads, head_dim, d_state].
 //   S = exp(dt*a) * S + dt * x ⊗ b;  y = S c + d * x    (no gate: gated_rms_norm follows)
+// clang-format off: each pointer with its row stride
 struct SsdScanArgs {
   size_t n_tokens, n_heads, head_dim, n_groups, d_state;
   const float* x;
@@ -87,6 +90,7 @@ struct SsdScanArgs {
   float* y;
   size_t y_stride;
 };
+// clang-format on
 void ssd_scan(const SsdScanArgs& args);
 
 // ---- Quantized weights: the model file's Q8 and Q4 (converter/quantize.h) ----
