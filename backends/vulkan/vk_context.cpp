@@ -175,7 +175,15 @@ Status Context::init(int device, bool validation) {
   }
   physical_ = devices[size_t(device)];
 
-  // Properties and limits.
+  EID_TRY(read_properties());
+  const std::vector<const char*> extensions = read_features();
+  if (info_.max_storage_buffers_per_stage < 8)
+    return unsupported("Vulkan device \"" + info_.name + "\" allows fewer than 8 storage buffers per shader");
+  return create_device(extensions);
+}
+
+// Properties and limits.
+Status Context::read_properties() {
   VkPhysicalDeviceSubgroupProperties subgroup{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
   VkPhysicalDeviceMaintenance3Properties maint3{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MAINTENANCE_3_PROPERTIES};
   subgroup.pNext = &maint3;
@@ -210,10 +218,15 @@ Status Context::init(int device, bool validation) {
   for (int i = 0; i < 3; ++i) info_.max_workgroup_count[i] = lim.maxComputeWorkGroupCount[i];
   info_.max_shared_memory = lim.maxComputeSharedMemorySize;
   vkGetPhysicalDeviceMemoryProperties(physical_, &memory_);
+  info_.timestamp_period_ns = lim.timestampPeriod;  // create_device zeroes it if the queue writes none
+  return Status::ok();
+}
 
-  // Features: query what exists, enable none we do not use. The kernels read
-  // f16 and int8 data through 32-bit words, so they run without the 8/16-bit
-  // storage features; those are recorded for the kernels that may use them.
+// Features: query what exists, enable none we do not use. The kernels read
+// f16 and int8 data through 32-bit words, so they run without the 8/16-bit
+// storage features; those are recorded for the kernels that may use them.
+// Returns the device extensions that the chosen kernels need.
+std::vector<const char*> Context::read_features() {
   uint32_t n_ext = 0;
   vkEnumerateDeviceExtensionProperties(physical_, nullptr, &n_ext, nullptr);
   std::vector<VkExtensionProperties> exts(n_ext);
@@ -268,10 +281,14 @@ Status Context::init(int device, bool validation) {
           cp.DType == VK_COMPONENT_TYPE_FLOAT32_NV && cp.scope == VK_SCOPE_SUBGROUP_NV)
         info_.coopmat = true;
   }
-  if (info_.max_storage_buffers_per_stage < 8)
-    return unsupported("Vulkan device \"" + info_.name + "\" allows fewer than 8 storage buffers per shader");
+  std::vector<const char*> enable;
+  if (info_.coopmat) enable.push_back(VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME);
+  if (info_.int_dot && int_dot_ext) enable.push_back(VK_KHR_SHADER_INTEGER_DOT_PRODUCT_EXTENSION_NAME);
+  return enable;
+}
 
-  // A queue that runs compute.
+// A compute queue, the device with the features the chosen kernels need, a command pool and a fence.
+Status Context::create_device(const std::vector<const char*>& extensions) {
   uint32_t n_fam = 0;
   vkGetPhysicalDeviceQueueFamilyProperties(physical_, &n_fam, nullptr);
   std::vector<VkQueueFamilyProperties> fams(n_fam);
@@ -280,7 +297,7 @@ Status Context::init(int device, bool validation) {
   for (uint32_t i = 0; i < n_fam && !found; ++i)
     if (fams[i].queueFlags & VK_QUEUE_COMPUTE_BIT) queue_family_ = i, found = true;
   if (!found) return unsupported("Vulkan device \"" + info_.name + "\" has no compute queue");
-  if (fams[queue_family_].timestampValidBits > 0) info_.timestamp_period_ns = lim.timestampPeriod;
+  if (fams[queue_family_].timestampValidBits == 0) info_.timestamp_period_ns = 0;
   const float priority = 1.0f;
   VkDeviceQueueCreateInfo qi{VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO};
   qi.queueFamilyIndex = queue_family_;
@@ -296,7 +313,6 @@ Status Context::init(int device, bool validation) {
   VkPhysicalDeviceShaderFloat16Int8Features f16_on{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES};
   VkPhysicalDeviceShaderIntegerDotProductFeatures int_dot_on{
       VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_FEATURES};
-  std::vector<const char*> device_exts;
   if (info_.coopmat) {
     coop_on.cooperativeMatrix = VK_TRUE;
     memory_model_on.vulkanMemoryModel = VK_TRUE;
@@ -304,16 +320,14 @@ Status Context::init(int device, bool validation) {
     coop_on.pNext = &memory_model_on;
     memory_model_on.pNext = &f16_on;
     di.pNext = &coop_on;
-    device_exts.push_back(VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME);
   }
   if (info_.int_dot) {
     int_dot_on.shaderIntegerDotProduct = VK_TRUE;
     int_dot_on.pNext = const_cast<void*>(di.pNext);
     di.pNext = &int_dot_on;
-    if (int_dot_ext) device_exts.push_back(VK_KHR_SHADER_INTEGER_DOT_PRODUCT_EXTENSION_NAME);
   }
-  di.enabledExtensionCount = uint32_t(device_exts.size());
-  di.ppEnabledExtensionNames = device_exts.data();
+  di.enabledExtensionCount = uint32_t(extensions.size());
+  di.ppEnabledExtensionNames = extensions.data();
   EID_VK(vkCreateDevice(physical_, &di, nullptr, &device_));
   vkGetDeviceQueue(device_, queue_family_, 0, &queue_);
 

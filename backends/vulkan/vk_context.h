@@ -93,6 +93,10 @@ class Context {
  private:
   Context() = default;
   Status init(int device, bool validation);
+  // Steps of init on the chosen physical device, filling info_.
+  Status read_properties();
+  std::vector<const char*> read_features();
+  Status create_device(const std::vector<const char*>& extensions);
 
   VkInstance instance_ = VK_NULL_HANDLE;
   VkDebugUtilsMessengerEXT messenger_ = VK_NULL_HANDLE;
