@@ -193,9 +193,10 @@ const fb::DType kTypes[] = {fb::DType::F32, fb::DType::F16, fb::DType::BF16, fb:
 }  // namespace
 
 TEST_CASE("vulkan: matrix-vector and matrix-matrix products, every weight type") {
-  // 45 columns (not a multiple of any load width), 37 rows; strided x and y;
-  // n = 1 and 3 take the matrix-vector kernel, 7 and 40 the tiled product.
-  const uint32_t rows = 37, cols = 45, xs = 51, ys = 41;
+  // 45 columns (not a multiple of any load width), 261 rows (the tiled
+  // product's 128-row tiles, the last one partial); strided x and y; n = 1
+  // and 3 take the matrix-vector kernel, 7 and 40 the tiled product.
+  const uint32_t rows = 261, cols = 45, xs = 51, ys = 265;
   for (fb::DType type : kTypes) {
     for (bool split : {false, true}) {
       // split: the matrix in parts of a few rows, as a tensor larger than one

@@ -135,7 +135,8 @@ Status OpBuilder::linear(std::vector<Step>& out, const WeightMatrix& w, const Sl
   // the f32 kernel (the tensor-core path rounds both operands to f16).
   const bool coop = k_.context().info().coopmat && w.dtype != fb::DType::F32;
   EID_ASSIGN_OR_RETURN(const Pipeline* mm, k_.get((coop ? "matmul_coop_" : "matmul_") + sfx));
-  const uint32_t mm_tokens = coop ? 64 : 32;  // tokens per workgroup of the tiled form
+  // Rows and tokens per workgroup of the tiled form (matmul_coop.comp, matmul.comp).
+  const uint32_t mm_rows = coop ? 64 : 128, mm_tokens = coop ? 64 : 32;
   if (bias) flags |= kBias;
   for (const auto& part : w.parts) {
     const Slice scales = part.scales.buffer ? part.scales : dummy_;
@@ -164,7 +165,7 @@ Status OpBuilder::linear(std::vector<Step>& out, const WeightMatrix& w, const Sl
         q.conv_off = fuse.conv_out, q.tail_off = fuse.tail_off, q.conv_has_bias = fuse.conv_b ? 1 : 0;
       }
       const bool conv = is_mv && fuse.conv;
-      s.launch = [q, last_only, head, is_mv, conv, mm_tokens, mv_rows](const PassInfo& pass, Launch& l) {
+      s.launch = [q, last_only, head, is_mv, conv, mm_rows, mm_tokens, mv_rows](const PassInfo& pass, Launch& l) {
         if (head && !pass.head) return false;
         LinearPush p = q;
         p.n = pass.n;
@@ -176,7 +177,7 @@ Status OpBuilder::linear(std::vector<Step>& out, const WeightMatrix& w, const Sl
           fold_grid(ceil_div(p.rows, mv_rows), l);
           l.groups[2] = p.n;
         } else {
-          l.groups[0] = ceil_div(p.rows, 64);
+          l.groups[0] = ceil_div(p.rows, mm_rows);
           l.groups[1] = ceil_div(p.n, mm_tokens);
         }
         return true;
