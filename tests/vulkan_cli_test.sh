@@ -36,6 +36,14 @@ grep -q '"backend": *"vulkan"' "$tmp/bench.json" || fail "bench output does not 
 grep -qE '"device": *"[^"]+, Vulkan 1\.[0-9]+, subgroups of' "$tmp/bench.json" ||
   fail "bench output does not describe the Vulkan device: $(cat "$tmp/bench.json")"
 
+# EIDETIC_VULKAN_PROFILE=1: GPU time per kind of decode step, named by the model's ops.
+EIDETIC_VULKAN_PROFILE=1 "$bench" -m "$tmp/demo.eid" --backend vulkan -p 4 -n 3 -r 1 --json >/dev/null 2>"$tmp/profile.err" ||
+  fail "eidetic-bench with EIDETIC_VULKAN_PROFILE=1 failed: $(cat "$tmp/profile.err")"
+for step in "in_proj matvec_f32" "scan ssd_scan" "out_proj matvec_f32" "lm_head matvec_f32" "step"; do
+  grep -q "^{\"vulkan_profile\": \"$step[^\"]*\", \"dispatches_per_token\": [0-9]*, \"us_per_token\": [0-9.]*}$" "$tmp/profile.err" ||
+    fail "no profile line for '$step': $(cat "$tmp/profile.err")"
+done
+
 "$generate" "${args[@]}" --backend vulkan --device 9 >/dev/null 2>"$tmp/dev.err" && fail "device 9 was accepted"
 grep -q "error: Vulkan device 9 does not exist (devices: 0: " "$tmp/dev.err" || fail "device error: $(cat "$tmp/dev.err")"
 

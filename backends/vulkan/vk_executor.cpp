@@ -270,9 +270,11 @@ Status VulkanExecutor::build_steps(VulkanSession& s) {
   for (size_t bi = 0; bi < blocks_.size(); ++bi) {
     const Block& block = blocks_[bi];
     if (const auto* e = std::get_if<EmbedBlock>(&block)) {
+      ops.set_label("embed");
       EID_TRY(ops.embed(out, *e->e, s.tokens_.slice(), 0, h));
     } else if (const auto* nb = std::get_if<NormBlock>(&block)) {
       const size_t first = out.size();
+      ops.set_label("final_norm");
       EID_TRY(ops.rms_norm(out, H, &nb->w, nb->eps, h, h));
       if (bi + 1 < blocks_.size() && std::holds_alternative<HeadBlock>(blocks_[bi + 1])) {
         // Only the tiled head (every row's logits of a longer pass) needs h normalised first.
@@ -283,6 +285,7 @@ Status VulkanExecutor::build_steps(VulkanSession& s) {
       LinearFusion f;
       if (head_norm) f.norm_w = &head_norm->w, f.norm_eps = head_norm->eps, f.raw_x = h;
       // All rows' logits, or only the last token's, as the pass asks.
+      ops.set_label("lm_head");
       for (bool all : {true, false}) {
         const size_t first = out.size();
         EID_TRY(ops.linear(out, *hb->w, nullptr, h, Operand{logits_off_, vocab_}, 0, !all, true, f));
@@ -299,6 +302,7 @@ Status VulkanExecutor::build_steps(VulkanSession& s) {
       const uint32_t ssm_off = uint32_t(ts[1].offset - ts[0].offset);
       // The pre-norm is fused into in_proj's matrix-vector form; only tiled passes run it.
       const size_t norm_first = out.size();
+      ops.set_label("pre_norm");
       EID_TRY(ops.rms_norm(out, H, &r.norm, r.eps, h, xn));
       run_only_if(out, norm_first, tiled);
       LinearFusion f;
@@ -318,10 +322,13 @@ Status VulkanExecutor::build_steps(VulkanSession& s) {
         const Operand xz = alloc(2 * di), xc = alloc(di), dbc = alloc(dbc_w), dt = alloc(di), y = alloc(di);
         f.conv_row0 = 0, f.channels = di, f.k = m.d_conv(), f.conv_out = xc.off;
         f.conv_w = mb->conv_w, f.conv_b = mb->conv_b ? &*mb->conv_b : nullptr;
+        ops.set_label("in_proj");
         EID_TRY(ops.linear(out, *mb->in_proj, mb->in_b ? &*mb->in_b : nullptr, xn, xz, 0, false, false, f));
         const size_t conv_first = out.size();
+        ops.set_label("conv");
         EID_TRY(ops.conv1d(out, di, m.d_conv(), mb->conv_w, mb->conv_b ? &*mb->conv_b : nullptr, state, 0, xz, xc));
         run_only_if(out, conv_first, conv_unless_fused);
+        ops.set_label("x_proj");
         EID_TRY(ops.linear(out, *mb->x_proj, nullptr, xc, dbc, 0));
         // A decoded token's dt_proj (and FalconMamba's norms) run inside the
         // scan, where the matrix fits one binding.
@@ -329,10 +336,12 @@ Status VulkanExecutor::build_steps(VulkanSession& s) {
         const size_t dt_first = out.size();
         if (m.dt_bc_norm_eps() > 0) {  // FalconMamba: weightless RMSNorm of dt, B and C
           const float eps = m.dt_bc_norm_eps();
+          ops.set_label("dt_bc_norm");
           EID_TRY(ops.rms_norm(out, rk, nullptr, eps, dbc, dbc));
           EID_TRY(ops.rms_norm(out, ds, nullptr, eps, {dbc.off + rk, dbc_w}, {dbc.off + rk, dbc_w}));
           EID_TRY(ops.rms_norm(out, ds, nullptr, eps, {dbc.off + rk + ds, dbc_w}, {dbc.off + rk + ds, dbc_w}));
         }
+        ops.set_label("dt_proj");
         EID_TRY(ops.linear(out, *mb->dt_proj, &mb->dt_b, dbc, dt, kSoftplus));
         if (dt_in_scan) run_only_if(out, dt_first, [](const PassInfo& p) { return p.n != 1; });
         OpBuilder::SelectiveScan sc{};
@@ -344,7 +353,9 @@ Status VulkanExecutor::build_steps(VulkanSession& s) {
           sc.dt_proj = mb->dt_proj, sc.dt_bias = mb->dt_b, sc.dt_x = dbc, sc.dt_rank = rk;
           sc.bc_norm_eps = m.dt_bc_norm_eps();
         }
+        ops.set_label("scan");
         EID_TRY(ops.selective_scan(out, sc));
+        ops.set_label("out_proj");
         EID_TRY(ops.linear(out, *mb->out_proj, mb->out_b ? &*mb->out_b : nullptr, y, h, kAccumulate));
       } else {
         const auto& mb2 = std::get<Mamba2Block>(r.mixer);
@@ -354,8 +365,10 @@ Status VulkanExecutor::build_steps(VulkanSession& s) {
         const Operand proj = alloc(proj_w), xbc = alloc(conv_dim), y = alloc(di), normed = alloc(di);
         f.conv_row0 = di, f.channels = conv_dim, f.k = m.d_conv(), f.conv_out = xbc.off;
         f.conv_w = mb2.conv_w, f.conv_b = mb2.conv_b ? &*mb2.conv_b : nullptr;
+        ops.set_label("in_proj");
         EID_TRY(ops.linear(out, *mb2.in_proj, mb2.in_b ? &*mb2.in_b : nullptr, xn, proj, 0, false, false, f));
         const size_t conv_first = out.size();
+        ops.set_label("conv");
         EID_TRY(ops.conv1d(out, conv_dim, m.d_conv(), mb2.conv_w, mb2.conv_b ? &*mb2.conv_b : nullptr, state, 0,
                            {proj.off + di, proj_w}, xbc));
         run_only_if(out, conv_first, conv_unless_fused);
@@ -366,14 +379,17 @@ Status VulkanExecutor::build_steps(VulkanSession& s) {
         sc.y = y;
         sc.dt_bias = mb2.dt_bias, sc.a = mb2.a, sc.d = mb2.d, sc.state = state, sc.s_off = ssm_off;
         sc.dt_min = m.dt_min(), sc.dt_max = m.dt_max();
+        ops.set_label("scan");
         EID_TRY(ops.ssd_scan(out, sc));
         // A gated norm over the whole row is fused into out_proj's matrix-vector form.
         const bool fuse_norm = m.norm_groups() == 1;
         const size_t gn_first = out.size();
+        ops.set_label("gated_norm");
         EID_TRY(ops.gated_rms_norm(out, di, di / m.norm_groups(), mb2.norm_w, m.norm_eps(), y, proj, normed));
         if (fuse_norm) run_only_if(out, gn_first, tiled);
         LinearFusion g;
         if (fuse_norm) g.norm_w = &mb2.norm_w, g.norm_eps = m.norm_eps(), g.raw_x = y, g.gate = true, g.z = proj;
+        ops.set_label("out_proj");
         EID_TRY(
             ops.linear(out, *mb2.out_proj, mb2.out_b ? &*mb2.out_b : nullptr, normed, h, kAccumulate, false, false, g));
       }
@@ -416,6 +432,7 @@ Result<VulkanSession::TopKPlan*> VulkanExecutor::top_k_plan(VulkanSession& s, ui
   VulkanSession::TopKPlan plan;
   plan.kpad = kpad;
   OpBuilder ops(*kernels_, *s.sets_, s.act_.slice(), dummy_.slice());
+  ops.set_label("top_k");
   EID_ASSIGN_OR_RETURN(plan.result_off, ops.top_k(plan.steps, vocab_, logits_off_, kpad, s.cand_.slice()));
   EID_ASSIGN_OR_RETURN(plan.profiler,
                        StepProfiler::create_if_enabled(*ctx_, uint32_t(s.steps_.size() + plan.steps.size())));

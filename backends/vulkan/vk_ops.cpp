@@ -102,6 +102,13 @@ const char* weight_suffix(fb::DType t) {
   return "?";
 }
 
+Step OpBuilder::make_step(const Pipeline* pipe) const {
+  Step s;
+  s.pipe = pipe;
+  s.label = label_;
+  return s;
+}
+
 void record_steps(VkCommandBuffer cmd, const std::vector<Step>& steps, const PassInfo& pass, StepProfiler* profiler) {
   const Pipeline* bound = nullptr;
   for (const Step& s : steps) {
@@ -113,7 +120,7 @@ void record_steps(VkCommandBuffer cmd, const std::vector<Step>& steps, const Pas
     if (l.push_bytes) vkCmdPushConstants(cmd, s.pipe->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, l.push_bytes, l.push);
     vkCmdDispatch(cmd, l.groups[0], l.groups[1], l.groups[2]);
     full_barrier(cmd);
-    if (profiler) profiler->mark(cmd, s.pipe->name);
+    if (profiler) profiler->mark(cmd, s.label.empty() ? s.pipe->name : s.label + " " + s.pipe->name);
   }
 }
 
@@ -144,8 +151,7 @@ Status OpBuilder::linear(std::vector<Step>& out, const WeightMatrix& w, const Sl
     LinearPush base{w.cols, w.row_stride, part.rows, part.row0, x.off, x.stride, y.off, y.stride, flags, 0, 0};
     for (const Pipeline* pipe : {mv, mm}) {
       const bool is_mv = pipe == mv;
-      Step s;
-      s.pipe = pipe;
+      Step s = make_step(pipe);
       if (is_mv) {
         EID_ASSIGN_OR_RETURN(s.set, sets_.make(*pipe, {part.data, act_, b, scales, fuse.norm_w ? *fuse.norm_w : dummy_,
                                                        fuse.conv ? fuse.conv_w : dummy_,
@@ -191,8 +197,7 @@ Status OpBuilder::linear(std::vector<Step>& out, const WeightMatrix& w, const Sl
 Status OpBuilder::embed(std::vector<Step>& out, const WeightMatrix& e, Slice tokens, uint32_t token_off, Operand h) {
   EID_ASSIGN_OR_RETURN(const Pipeline* pipe, k_.get(std::string("embed_") + weight_suffix(e.dtype)));
   for (const auto& part : e.parts) {
-    Step s;
-    s.pipe = pipe;
+    Step s = make_step(pipe);
     EID_ASSIGN_OR_RETURN(s.set,
                          sets_.make(*pipe, {part.data, tokens, act_, part.scales.buffer ? part.scales : dummy_}));
     const EmbedPush p{e.cols, e.row_stride, part.rows, part.row0, h.off, h.stride, token_off};
@@ -210,8 +215,7 @@ Status OpBuilder::embed(std::vector<Step>& out, const WeightMatrix& e, Slice tok
 
 Status OpBuilder::rms_norm(std::vector<Step>& out, uint32_t dim, const Slice* w, float eps, Operand x, Operand y) {
   EID_ASSIGN_OR_RETURN(const Pipeline* pipe, k_.get("rms_norm"));
-  Step s;
-  s.pipe = pipe;
+  Step s = make_step(pipe);
   EID_ASSIGN_OR_RETURN(s.set, sets_.make(*pipe, {act_, w ? *w : dummy_}));
   const NormPush p{dim, x.off, x.stride, y.off, y.stride, eps, w ? 1u : 0u};
   s.launch = [p](const PassInfo& pass, Launch& l) {
@@ -226,8 +230,7 @@ Status OpBuilder::rms_norm(std::vector<Step>& out, uint32_t dim, const Slice* w,
 Status OpBuilder::gated_rms_norm(std::vector<Step>& out, uint32_t dim, uint32_t group_size, Slice w, float eps,
                                  Operand x, Operand z, Operand y) {
   EID_ASSIGN_OR_RETURN(const Pipeline* pipe, k_.get("gated_rms_norm"));
-  Step s;
-  s.pipe = pipe;
+  Step s = make_step(pipe);
   EID_ASSIGN_OR_RETURN(s.set, sets_.make(*pipe, {act_, w}));
   const GatedNormPush p{group_size, x.off, x.stride, z.off, z.stride, y.off, y.stride, eps};
   const uint32_t groups = dim / group_size;
@@ -246,8 +249,7 @@ Status OpBuilder::conv1d(std::vector<Step>& out, uint32_t channels, uint32_t k, 
   EID_ASSIGN_OR_RETURN(const Pipeline* pipe, k_.get("conv1d"));
   const uint32_t wg = pipe->workgroup;
   for (uint32_t mode : {0u, 1u}) {  // outputs, then the tail (conv1d.comp)
-    Step s;
-    s.pipe = pipe;
+    Step s = make_step(pipe);
     EID_ASSIGN_OR_RETURN(s.set, sets_.make(*pipe, {act_, w, bias ? *bias : dummy_, state}));
     const ConvPush p{channels, k, 0, x.off, x.stride, y.off, y.stride, bias ? 1u : 0u, tail_off, mode};
     s.launch = [p, wg](const PassInfo& pass, Launch& l) {
@@ -285,8 +287,7 @@ Status OpBuilder::selective_scan(std::vector<Step>& out, const SelectiveScan& a)
       bind[4] = w.parts[0].data, bind[5] = w.parts[0].scales.buffer ? w.parts[0].scales : dummy_, bind[6] = a.dt_bias;
     }
     EID_ASSIGN_OR_RETURN(const Pipeline* pipe, k_.get(name, 0, a.d_state));
-    Step s;
-    s.pipe = pipe;
+    Step s = make_step(pipe);
     EID_ASSIGN_OR_RETURN(s.set, sets_.make(*pipe, bind));
     const uint32_t wg = pipe->workgroup;
     s.launch = [q, wg, fused, with_dt](const PassInfo& pass, Launch& l) {
@@ -326,8 +327,7 @@ Status OpBuilder::ssd_scan(std::vector<Step>& out, const SsdScan& a) {
   const uint32_t heads = a.n_heads;
   for (const Pipeline* pl : {pipe, chunk_pipe}) {
     if (!pl) continue;
-    Step s;
-    s.pipe = pl;
+    Step s = make_step(pl);
     EID_ASSIGN_OR_RETURN(s.set, sets_.make(*pl, {act_, a.dt_bias, a.a, a.d, a.state}));
     const bool is_chunked = pl == chunk_pipe;
     s.launch = [p, heads, is_chunked, chunked](const PassInfo& pass, Launch& l) {
@@ -359,8 +359,7 @@ Result<uint32_t> OpBuilder::top_k(std::vector<Step>& out, uint32_t vocab, uint32
   const uint32_t region_b = ceil_div(vocab, kTopKBlock) * kMaxTopK;
   uint32_t n = vocab, in_off = logits_off, out_off = 0;
   for (bool first = true; first || n > kpad; first = false) {
-    Step s;
-    s.pipe = pipe;
+    Step s = make_step(pipe);
     EID_ASSIGN_OR_RETURN(s.set, sets_.make(*pipe, {act_, cand}));
     const TopKPush p{n, in_off, out_off, first ? 1u : 0u};
     const uint32_t groups = ceil_div(n, kTopKBlock);

@@ -37,6 +37,7 @@ struct Launch {
 
 struct Step {
   const Pipeline* pipe = nullptr;
+  std::string label;  // what the step is in the model ("x_proj"), for the profile
   VkDescriptorSet set = VK_NULL_HANDLE;
   // Fills push constants and grid for a pass; false: this step does not run in it.
   std::function<bool(const PassInfo&, Launch&)> launch;
@@ -168,10 +169,15 @@ class OpBuilder {
   // of them), at the pair offset returned. kpad: a power of two up to kMaxTopK.
   Result<uint32_t> top_k(std::vector<Step>& out, uint32_t vocab, uint32_t logits_off, uint32_t kpad, Slice cand);
 
+  // Names the steps built from here on (EIDETIC_VULKAN_PROFILE's lines).
+  void set_label(std::string label) { label_ = std::move(label); }
+
  private:
+  Step make_step(const Pipeline* pipe) const;
   Kernels& k_;
   DescriptorAllocator& sets_;
   Slice act_, dummy_;
+  std::string label_;
 };
 
 }  // namespace eidetic::vk

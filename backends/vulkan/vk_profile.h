@@ -1,9 +1,10 @@
-// GPU time per shader of the recorded decode step, for finding where decode
+// GPU time per step of the recorded decode step, for finding where decode
 // latency goes (EIDETIC_VULKAN_PROFILE=1; a tool for measuring, off by
 // default). A timestamp follows each dispatch and its barrier; after each
-// replay the differences are added up per shader module, and when the
-// session ends one JSON line per module goes to stderr:
-//   {"vulkan_profile": "matvec_q4_sg", "dispatches_per_token": 96, "us_per_token": 812.5}
+// replay the differences are added up per kind of step (the model's name for
+// it and the shader module), and when the session ends one JSON line per kind
+// goes to stderr:
+//   {"vulkan_profile": "x_proj matvec_q4_sg", "dispatches_per_token": 48, "us_per_token": 212.5}
 // plus one for the whole step ("step", from the first timestamp to the last).
 #pragma once
 
