@@ -43,6 +43,7 @@ int main(int argc, char** argv) {
   };
   Status s = generate(**session, *sampler, ids, n_tokens, print, &stats);
   std::printf("\n");
+  std::fflush(stdout);  // the text ends before the statistics, also where both go to one pipe
   if (!s.is_ok()) cli::die("eidetic-generate", s);
   if (!quiet)
     std::fprintf(stderr,
