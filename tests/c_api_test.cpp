@@ -216,6 +216,7 @@ TEST_CASE("functions without a status tolerate null handles") {
   CHECK(eidetic_model_state_bytes(nullptr) == 0);
   CHECK(eidetic_model_bos(nullptr) == -1);
   CHECK(eidetic_model_eos(nullptr) == -1);
+  CHECK(std::string(eidetic_model_device(nullptr)).empty());
   CHECK(eidetic_session_position(nullptr) == 0);
   eidetic_model_free(nullptr);
   eidetic_session_free(nullptr);
@@ -498,6 +499,7 @@ TEST_CASE("happy path: the demo model reproduces Hugging Face's tokens and greed
   CHECK(eidetic_model_state_bytes(m) > 0);
   CHECK(eidetic_model_bos(m) == 0);  // config.json: bos_token_id 0, eos_token_id 0
   CHECK(eidetic_model_eos(m) == 0);
+  CHECK(std::string(eidetic_model_device(m)).rfind("CPU, ", 0) == 0);  // the default backend
   const json samples = greedy_samples();
 
   // Tokenize "The computer": the sample's leading ids, which tokenizer.json's

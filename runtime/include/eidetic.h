@@ -71,6 +71,9 @@ EIDETIC_API size_t eidetic_model_state_bytes(const eidetic_model* model);
 /* Token ids, or -1 when the model has none. */
 EIDETIC_API int32_t eidetic_model_bos(const eidetic_model* model);
 EIDETIC_API int32_t eidetic_model_eos(const eidetic_model* model);
+/* What runs the model, for logs: "CPU, AVX2 kernels", or the GPU with the kernel
+ * forms its features chose. Valid while the model is; "" for NULL. */
+EIDETIC_API const char* eidetic_model_device(const eidetic_model* model);
 
 /* ---- tokens ------------------------------------------------------------ */
 

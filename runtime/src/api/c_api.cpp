@@ -10,6 +10,7 @@
 
 struct eidetic_model {
   std::unique_ptr<eidetic::Model> model;
+  std::string device;  // eidetic_model_device's answer, made at load
 };
 struct eidetic_session {
   eidetic_model* owner;
@@ -98,7 +99,8 @@ eidetic_status eidetic_model_load(const char* path, const eidetic_model_options*
     lo.backend_options.max_batch_tokens = size_t(o.max_batch_tokens);
     auto m = eidetic::Model::load(path, lo);
     if (!m) return report(m.status());
-    *out = new eidetic_model{std::move(m).value()};
+    std::string device = (*m)->executor().device();
+    *out = new eidetic_model{std::move(m).value(), std::move(device)};
     return EIDETIC_OK;
   });
 }
@@ -109,6 +111,7 @@ int32_t eidetic_model_vocab_size(const eidetic_model* m) { return m ? int32_t(m-
 size_t eidetic_model_state_bytes(const eidetic_model* m) { return m ? m->model->state_layout().bytes() : 0; }
 int32_t eidetic_model_bos(const eidetic_model* m) { return m ? m->model->bos_id() : -1; }
 int32_t eidetic_model_eos(const eidetic_model* m) { return m ? m->model->eos_id() : -1; }
+const char* eidetic_model_device(const eidetic_model* m) { return m ? m->device.c_str() : ""; }
 
 eidetic_status eidetic_tokenize(const eidetic_model* model, const char* text, size_t text_len, int parse_special,
                                 int32_t* ids, size_t capacity, size_t* n_ids) {
