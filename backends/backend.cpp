@@ -1,7 +1,6 @@
 #include "backends/backend.h"
 
 #include "backends/cpu/cpu_executor.h"
-#include "backends/cpu/kernels/kernels.h"
 #ifdef EIDETIC_VULKAN
 #include "backends/vulkan/vk_context.h"
 #include "backends/vulkan/vk_executor.h"
@@ -21,14 +20,16 @@ Result<std::unique_ptr<Executor>> create_executor(const std::string& backend, co
 }
 
 std::vector<std::string> list_devices() {
-  std::vector<std::string> out{std::string("cpu: CPU, ") + cpu::kernel_isa() + " kernels"};
+  std::vector<std::string> out{"cpu: " + cpu::cpu_device()};
 #ifdef EIDETIC_VULKAN
   auto gpus = vk::list_devices();
-  if (!gpus)
+  if (!gpus) {
     out.push_back("vulkan: " + gpus.status().message());
-  else if (gpus->empty())
+  } else if (gpus->empty()) {
     out.push_back("vulkan: no Vulkan device found");
-  for (const std::string& d : gpus ? *gpus : std::vector<std::string>()) out.push_back("vulkan " + d);
+  } else {
+    for (const std::string& d : *gpus) out.push_back("vulkan " + d);
+  }
 #else
   out.push_back("vulkan: not in this build (built with -DEIDETIC_VULKAN=OFF)");
 #endif

@@ -62,7 +62,7 @@ class CpuExecutor : public Executor {
   }
 
   const char* backend_name() const override { return "cpu"; }
-  std::string device() const override { return std::string("CPU, ") + cpu::kernel_isa() + " kernels"; }
+  std::string device() const override { return cpu_device(); }
 
   Result<std::unique_ptr<BackendSession>> create_session() override {
     const size_t h = options_.max_batch_tokens * file_.model().hidden_size() + kScratchPad;
@@ -115,6 +115,8 @@ class CpuExecutor : public Executor {
 };
 
 }  // namespace
+
+std::string cpu_device() { return std::string("CPU, ") + kernel_isa() + " kernels"; }
 
 Result<std::unique_ptr<Executor>> create_cpu_executor(const ModelFile& model, const BackendOptions& options) {
   if (options.n_threads < 1 || options.n_threads > 256) return invalid_argument("n_threads must be 1 to 256");

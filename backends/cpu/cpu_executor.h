@@ -8,4 +8,7 @@ namespace eidetic::cpu {
 
 Result<std::unique_ptr<Executor>> create_cpu_executor(const ModelFile& model, const BackendOptions& options);
 
+// "CPU, AVX2 kernels": the instruction sets of the kernel forms this CPU runs.
+std::string cpu_device();
+
 }  // namespace eidetic::cpu

@@ -102,6 +102,10 @@ const char* weight_suffix(fb::DType t) {
   return "?";
 }
 
+std::string OpBuilder::row_form(fb::DType t) const {
+  return std::string(weight_suffix(t)) + (is_quant(t) && k_.context().info().int_dot ? "_dot" : "");
+}
+
 Step OpBuilder::make_step(const Pipeline* pipe) const {
   Step s;
   s.pipe = pipe;
@@ -136,7 +140,7 @@ Status OpBuilder::linear(std::vector<Step>& out, const WeightMatrix& w, const Sl
   const std::string sfx = weight_suffix(w.dtype);
   const MatvecShape shape = matvec_shape(w, k_.context().info().subgroup_size);
   const uint32_t mv_wg = shape.threads, mv_rows = shape.rows;
-  const std::string mv_name = "matvec_" + sfx + (is_quant(w.dtype) && k_.context().info().int_dot ? "_dot" : "");
+  const std::string mv_name = "matvec_" + row_form(w.dtype);
   EID_ASSIGN_OR_RETURN(const Pipeline* mv, k_.get(mv_name, mv_wg, mv_rows));
   // The tiled form on tensor cores where the device has them; f32 weights keep
   // the f32 kernel (the tensor-core path rounds both operands to f16).
@@ -280,8 +284,7 @@ Status OpBuilder::selective_scan(std::vector<Step>& out, const SelectiveScan& a)
     std::vector<Slice> bind = {act_, a.a, a.d, a.state, dummy_, dummy_, dummy_};
     if (with_dt) {
       const WeightMatrix& w = *a.dt_proj;
-      name += std::string("_dt_") + weight_suffix(w.dtype) +
-              (is_quant(w.dtype) && k_.context().info().int_dot ? "_dot" : "");
+      name += "_dt_" + row_form(w.dtype);
       q.dt_off = a.dt_x.off, q.dt_stride = a.dt_x.stride, q.dt_rank = a.dt_rank, q.w_row_stride = w.row_stride;
       q.bc_norm_eps = a.bc_norm_eps;
       bind[4] = w.parts[0].data, bind[5] = w.parts[0].scales.buffer ? w.parts[0].scales : dummy_, bind[6] = a.dt_bias;

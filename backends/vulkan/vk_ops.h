@@ -174,6 +174,9 @@ class OpBuilder {
 
  private:
   Step make_step(const Pipeline* pipe) const;
+  // The shader suffix of the kernels that multiply one row at a time ("f16",
+  // "q4_dot": Q8 / Q4 in int8 dot products where the device has them).
+  std::string row_form(fb::DType t) const;
   Kernels& k_;
   DescriptorAllocator& sets_;
   Slice act_, dummy_;
